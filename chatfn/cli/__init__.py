@@ -1,0 +1,95 @@
+"""The ``chatfn`` command line: a thin Typer shell over the core.
+
+Each command lives in a module of its own and imports what it needs inside the
+command, so commands that never talk to a model never import the openai SDK.
+Errors from the core (:mod:`chatfn.errors`) become one line on stderr and an exit
+code here, at the edge, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Optional
+
+import typer
+
+from chatfn import __version__
+from chatfn.cli import chat_cmd, config_cmd, logs_cmd, plugins_cmd, tools_cmd
+from chatfn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, ChatfnError
+
+EXIT_CODES_HELP = "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted."
+
+app = typer.Typer(
+    name="chatfn",
+    help="Chat with OpenAI-compatible models that call tools from plugins.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"chatfn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(
+        None, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Chat with OpenAI-compatible models that call tools from plugins."""
+
+
+chat_cmd.register(app)
+app.add_typer(tools_cmd.app, name="tools")
+app.add_typer(plugins_cmd.app, name="plugins")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(logs_cmd.app, name="logs")
+
+
+def report(error: ChatfnError) -> None:
+    """Print ``error`` as one line (and its hint) on stderr."""
+    from chatfn.console import error_line
+
+    error_line(str(error), hint=error.hint)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Run the CLI; chatfn errors and unexpected failures become one line and an exit code.
+
+    Typer already maps Ctrl-C to exit 130 and usage errors to exit 2. Anything else
+    that escapes a command is reported without a traceback (tracebacks can hold
+    secrets in their arguments); ``CHATFN_DEBUG=1`` prints one, without locals.
+    """
+    try:
+        app(args=argv, prog_name="chatfn")
+    except ChatfnError as error:
+        if debug_enabled():
+            traceback.print_exc()
+        report(error)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nInterrupted.\n")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:  # a bug, or a plugin misbehaving outside a tool call
+        if debug_enabled():
+            traceback.print_exc()
+        from chatfn.console import error_line
+
+        error_line(
+            f"internal error: {type(error).__name__}: {error}",
+            hint="set CHATFN_DEBUG=1 to see the traceback, and please report it",
+        )
+        sys.exit(EXIT_FAILURE)
+
+
+def debug_enabled() -> bool:
+    """``CHATFN_DEBUG=1`` lets developers see tracebacks (never with locals)."""
+    return os.environ.get("CHATFN_DEBUG", "") not in ("", "0")
