@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional
-
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from typing import Any, Literal, Optional, Union, get_args, get_origin, get_type_hints
 
 from chatfn.errors import ConfigError
 
@@ -26,13 +25,16 @@ CONFIG_ENV = "CHATFN_CONFIG"
 DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant."
 
 
-class _Section(BaseModel):
-    """Every table rejects keys it does not know, so typos are caught, not ignored."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+def _positive(default: float) -> Any:
+    return field(default=default, metadata={"minimum": 0, "exclusive": True})
 
 
-class Profile(_Section):
+def _at_least(default: int, minimum: int) -> Any:
+    return field(default=default, metadata={"minimum": minimum})
+
+
+@dataclass
+class Profile:
     """How to reach one model: a provider, where it lives, and which key to use."""
 
     provider: Literal["openai", "azure"] = "openai"
@@ -42,54 +44,52 @@ class Profile(_Section):
     endpoint: Optional[str] = None
     api_version: Optional[str] = None
     api_key_env: Optional[str] = None
-    api_key: Optional[str] = Field(default=None, repr=False)
+    api_key: Optional[str] = field(default=None, repr=False)
     api: Literal["tools", "functions"] = "tools"
     system_prompt: Optional[str] = None
-    timeout: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=2, ge=0)
+    timeout: float = _positive(60.0)
+    max_retries: int = _at_least(2, 0)
     stream_usage: bool = True
-    headers: dict[str, str] = Field(default_factory=dict)
-    params: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
-class ToolSettings(_Section):
+@dataclass
+class ToolSettings:
     """Which tools the model sees, which need approval, and how long they may run."""
 
-    enabled: list[str] = Field(default_factory=list)
-    disabled: list[str] = Field(default_factory=list)
-    require_approval: list[str] = Field(default_factory=list)
-    skip_approval: list[str] = Field(default_factory=list)
-    timeout: float = Field(default=30.0, gt=0)
-    timeouts: dict[str, float] = Field(default_factory=dict)
-    max_result_chars: int = Field(default=20_000, ge=100)
-    prefer: dict[str, str] = Field(default_factory=dict)
+    enabled: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+    require_approval: list[str] = field(default_factory=list)
+    skip_approval: list[str] = field(default_factory=list)
+    timeout: float = _positive(30.0)
+    timeouts: dict[str, float] = field(default_factory=dict)
+    max_result_chars: int = _at_least(20_000, 100)
+    prefer: dict[str, str] = field(default_factory=dict)
 
 
-class LogSettings(_Section):
+@dataclass
+class LogSettings:
     """Where conversations are logged, and whether they are."""
 
     enabled: bool = True
     path: Optional[str] = None
 
 
-class Config(_Section):
+@dataclass
+class Config:
     """The whole configuration file."""
 
     default_profile: Optional[str] = None
     system_prompt: Optional[str] = None
-    max_rounds: int = Field(default=10, ge=1)
-    profiles: dict[str, Profile] = Field(default_factory=dict)
-    tools: ToolSettings = Field(default_factory=ToolSettings)
-    disabled_plugins: list[str] = Field(default_factory=list)
-    log: LogSettings = Field(default_factory=LogSettings)
-    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
-
-    _source: Optional[Path] = PrivateAttr(default=None)
-
-    @property
-    def source(self) -> Path | None:
-        """The file this config was read from, or None when it is all defaults."""
-        return self._source
+    max_rounds: int = _at_least(10, 1)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    tools: ToolSettings = field(default_factory=ToolSettings)
+    disabled_plugins: list[str] = field(default_factory=list)
+    log: LogSettings = field(default_factory=LogSettings)
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: Optional[Path] = field(default=None, compare=False, metadata={"internal": True})
+    """The file this config was read from; None when it is all defaults."""
 
 
 def user_config_path() -> Path:
@@ -125,7 +125,7 @@ def load_config(path: Path | None = None) -> Config:
     except OSError as error:
         raise ConfigError(f"{file}: cannot read config file: {error.strerror or error}") from None
     config = parse_config(raw, file)
-    config._source = file
+    config.source = file
     return config
 
 
@@ -140,32 +140,91 @@ def parse_config(raw: bytes, file: Path | str) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{file}: TOML syntax error: {error}") from None
     try:
-        config = Config.model_validate(data)
-    except ValidationError as error:
-        raise ConfigError(f"{file}: {describe_validation_error(error)}") from None
+        config = _build(Config, data, "")
+    except _Invalid as error:
+        raise ConfigError(f"{file}: {error}") from None
     if config.default_profile is not None and config.default_profile not in config.profiles:
         known = ", ".join(sorted(config.profiles)) or "none defined"
         raise ConfigError(f"{file}: default_profile: no profile named {config.default_profile!r} (profiles: {known})")
     return config
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """The first problem pydantic found, as ``key.path: what is wrong``."""
-    first = error.errors(include_url=False)[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
-    message = first["msg"]
-    if first["type"] == "missing":
-        return f"{key}: required key is missing"
-    if "input" in first and first["type"] not in ("extra_forbidden",) and not isinstance(first["input"], (dict, list)):
-        return f"{key}: {message} (got {first['input']!r})"
-    return f"{key}: {message}"
+class _Invalid(ValueError):
+    """One wrong value, as ``key.path: what is wrong``."""
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _build(cls: Any, data: Any, prefix: str) -> Any:
+    """Check ``data`` (a TOML table) against the dataclass ``cls`` and build it."""
+    if not isinstance(data, dict):
+        raise _Invalid(f"{prefix.rstrip('.') or '(top level)'}: expected a table (got {data!r})")
+    hints = _hints(cls)
+    known = {f.name: f for f in fields(cls) if not f.metadata.get("internal")}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            raise _Invalid(f"{prefix}{key}: unknown key")
+        values[key] = _convert(value, hints[key], f"{prefix}{key}")
+        _check_bounds(known[key], values[key], f"{prefix}{key}")
+    return cls(**values)
+
+
+def _hints(cls: Any) -> dict[str, Any]:
+    cached = _HINTS.get(cls)
+    if cached is None:
+        cached = _HINTS[cls] = get_type_hints(cls)
+    return cached
+
+
+_HINTS: dict[Any, dict[str, Any]] = {}
+
+
+def _convert(value: Any, hint: Any, key: str) -> Any:
+    origin = get_origin(hint)
+    if hint is Any:
+        return value
+    if origin is Union:  # Optional[X]: TOML has no null, so a value present must be an X
+        return _convert(value, next(arg for arg in get_args(hint) if arg is not type(None)), key)
+    if origin is Literal:
+        if value not in get_args(hint):
+            allowed = " or ".join(repr(arg) for arg in get_args(hint))
+            raise _Invalid(f"{key}: must be {allowed} (got {value!r})")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise _Invalid(f"{key}: expected a list (got {value!r})")
+        (item,) = get_args(hint)
+        return [_convert(element, item, f"{key}[{index}]") for index, element in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _Invalid(f"{key}: expected a table (got {value!r})")
+        item = get_args(hint)[1]
+        return {name: _convert(element, item, f"{key}.{name}") for name, element in value.items()}
+    if is_dataclass(hint):
+        return _build(hint, value, f"{key}.")
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    raise _Invalid(f"{key}: expected {_TYPE_NAMES.get(hint, hint.__name__)} (got {value!r})")
+
+
+def _check_bounds(spec: Any, value: Any, key: str) -> None:
+    minimum = spec.metadata.get("minimum")
+    if minimum is None:
+        return
+    if spec.metadata.get("exclusive") and value <= minimum:
+        raise _Invalid(f"{key}: must be greater than {minimum} (got {value!r})")
+    if value < minimum:
+        raise _Invalid(f"{key}: must be at least {minimum} (got {value!r})")
 
 
 def redacted(config: Config) -> dict[str, Any]:
     """The config as plain data with every secret replaced, for ``chatfn config show``."""
-    data = config.model_dump(mode="json")
+    data = asdict(config)
+    data.pop("source", None)
     for profile in data.get("profiles", {}).values():
         if profile.get("api_key"):
             profile["api_key"] = "***"
