@@ -1,7 +1,156 @@
-"""`chatfn tools` commands."""
+"""`chatfn tools`: list the tools on offer, show one's schema, run one without a model.
+
+``tools list`` is on the fast path: it loads plugins but never imports jsonschema or
+the openai SDK.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any, List, Optional
+
 import typer
 
-app = typer.Typer(help="tools", no_args_is_help=True)
+from chatfn.errors import UsageError
+
+app = typer.Typer(help="List, inspect and run the tools the model can call.", no_args_is_help=True)
+
+ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default: $CHATFN_CONFIG or the user config).")
+
+
+@app.command("list")
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="Full OpenAI tool definitions, each with its plugin."),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """List the tools: name, the plugin it came from, and what it does."""
+    from chatfn.config import load_config
+    from chatfn.console import status
+    from chatfn.plugins import load_tools
+
+    toolset = load_tools(load_config(config), check_schemas=False)
+    if as_json:
+        typer.echo(json.dumps([{**tool.openai_tool(), "plugin": tool.plugin} for tool in toolset], indent=2, ensure_ascii=False))
+        return
+    if not len(toolset):
+        status("no tools")
+    width = max((len(tool.name) for tool in toolset), default=0) + 2
+    plugin_width = max((len(tool.plugin) for tool in toolset), default=0) + 2
+    for tool in toolset:
+        note = " (replaces the built-in)" if tool.name in toolset.replaced else ""
+        typer.echo(f"{tool.name:{width}}{tool.plugin:{plugin_width}}{tool.summary}{note}".rstrip())
+    if toolset.hidden:
+        status(f"turned off by config: {', '.join(sorted(toolset.hidden))}")
+
+
+@app.command("show")
+def show_command(name: str = typer.Argument(..., help="The tool's name."), config: Optional[Path] = ConfigOption) -> None:
+    """Show a tool's full schema and where it came from, as JSON."""
+    from chatfn.config import load_config
+    from chatfn.toolrun import tool_timeout
+
+    settings = load_config(config)
+    tool, toolset = _find(name, settings)
+    info = toolset.plugin(tool.plugin)
+    approval = "always" if tool.needs_approval else "never"
+    if tool.approval_check is not None:
+        approval = "decided per call by the tool"
+    shown: dict[str, Any] = {
+        **tool.openai_function(),
+        "plugin": tool.plugin,
+        "distribution": tool.distribution,
+        "version": info.version if info else None,
+        "entry_point": info.entry_point if info else None,
+        "needs_approval": approval,
+        "timeout": tool_timeout(tool, settings.tools),
+        "is_async": tool.is_async,
+    }
+    if name in toolset.replaced:
+        shown["replaces_builtin"] = True
+    typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+
+
+@app.command("call")
+def call_command(
+    name: str = typer.Argument(..., help="The tool's name."),
+    pairs: Optional[List[str]] = typer.Argument(None, metavar="[KEY=VALUE]...", help="Arguments, typed by the schema."),
+    args: Optional[str] = typer.Option(None, "--args", help="Arguments as one JSON object (KEY=VALUE pairs win)."),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Run a tool directly, without a model, and print its result."""
+    from chatfn.config import load_config
+    from chatfn.toolrun import ArgumentError, invoke_tool, parse_arguments, tool_output_to_stderr, tool_timeout, validate_arguments
+
+    settings = load_config(config)
+    tool, _ = _find(name, settings)
+    try:
+        arguments = parse_arguments(args or "")
+    except ArgumentError as error:
+        raise UsageError(f"--args: {error}") from None
+    arguments.update(parse_pairs(pairs or [], tool.parameters))
+    try:
+        validate_arguments(tool, arguments)
+    except ArgumentError as error:
+        raise UsageError(str(error), hint=f"'chatfn tools show {name}' shows its schema") from None
+    with tool_output_to_stderr():
+        result = invoke_tool(tool, arguments, tool_timeout(tool, settings.tools))
+    typer.echo(result)
+
+
+def parse_pairs(pairs: list[str], parameters: dict[str, Any]) -> dict[str, Any]:
+    """``key=value`` pairs as arguments: strings as written, other schema types read as JSON."""
+    properties = parameters.get("properties", {})
+    arguments: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"argument {pair!r} is not KEY=VALUE")
+        types = _types(properties.get(key, {}))
+        if "string" in types:
+            arguments[key] = value
+            continue
+        try:
+            arguments[key] = json.loads(value)
+        except ValueError:
+            if types:
+                raise UsageError(f"{key}={value}: not a valid {' or '.join(sorted(types))}") from None
+            arguments[key] = value  # no declared type: take the text as it is
+    return arguments
+
+
+def _types(schema: Any) -> set[str]:
+    """Every JSON type a property's schema allows (through ``anyOf``/``oneOf`` too)."""
+    if not isinstance(schema, dict):
+        return set()
+    declared = schema.get("type")
+    found = {declared} if isinstance(declared, str) else set(declared or [])
+    if "enum" in schema and not found:
+        found |= {"string" if isinstance(item, str) else "number" for item in schema["enum"]}
+    for key in ("anyOf", "oneOf"):
+        for option in schema.get(key, []):
+            found |= _types(option)
+    return found
+
+
+def _find(name: str, settings: Any) -> tuple[Any, Any]:
+    """The tool called ``name`` and the tool set, or a :class:`UsageError` that says why not."""
+    import difflib
+
+    from chatfn.plugins import load_tools
+
+    toolset = load_tools(settings)
+    tool = toolset.get(name)
+    if tool is not None:
+        return tool, toolset
+    if name in toolset.hidden:
+        raise UsageError(f"tool {name!r} is turned off by config ({toolset.hidden[name]})")
+    if name in toolset.conflicts:
+        plugins = " and ".join(repr(plugin) for plugin in toolset.conflicts[name])
+        raise UsageError(
+            f"tool {name!r} is offered by plugins {plugins}",
+            hint=f'pick one in config: [tools.prefer] {name} = "{toolset.conflicts[name][0]}"',
+        )
+    close = difflib.get_close_matches(name, list(toolset.tools), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else "'chatfn tools list' shows the tools there are"
+    raise UsageError(f"no tool named {name!r}", hint=hint)

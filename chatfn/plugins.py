@@ -1,0 +1,296 @@
+"""Finding plugins, keeping a broken one from breaking chatfn, and loading the tools.
+
+Built-in tools are a plugin too (:data:`DEFAULT_PLUGINS`), registered through the same
+hook as a third party's. Third-party plugins come from the ``chatfn`` entry-point group;
+each is imported and its hook called in isolation, so a plugin that fails to import,
+raises in its hook or registers something invalid costs one stderr line, never the rest.
+Loading happens once per process, on demand (:func:`load_tools`), never on import.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from chatfn import PROJECT_NAME, hookspecs
+from chatfn.console import warning
+from chatfn.schema import SchemaError, check_json_schema
+from chatfn.tools import BUILTIN, PluginInfo, Tool, ToolSet, make_tool
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+    from chatfn.config import Config
+
+DEFAULT_PLUGINS = ("chatfn.builtin_tools",)
+"""Modules registered as plugins before any third-party one."""
+
+ENTRY_POINT_GROUP = PROJECT_NAME
+LOAD_PLUGINS_ENV = "CHATFN_LOAD_PLUGINS"
+"""Comma-separated distribution or entry-point names: only these third-party plugins load."""
+
+Report = Callable[[str], None]
+
+_cache: dict[str, ToolSet] = {}
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """A plugin manager that knows chatfn's hook specs and nothing else yet."""
+    manager = pluggy.PluginManager(PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
+def load_tools(config: Config | None = None, *, report: Report = warning, check_schemas: bool = True) -> ToolSet:
+    """The tools on offer under ``config``, loading plugins the first time it is asked.
+
+    ``check_schemas=False`` skips the full JSON Schema check of every tool (which needs
+    jsonschema, slow to import) for listings; the cheap structural check always runs.
+    """
+    if config is None:
+        from chatfn.config import Config
+
+        config = Config()
+    key = json.dumps(
+        [asdict(config.tools), config.disabled_plugins, config.plugins, os.environ.get(LOAD_PLUGINS_ENV)],
+        sort_keys=True,
+        default=str,
+    )
+    toolset = _cache.get(key)
+    if toolset is None:
+        toolset = _cache[key] = _load(config, report)
+    if check_schemas and not toolset.schemas_checked:
+        verify_schemas(toolset, report)
+    return toolset
+
+
+def clear_cache() -> None:
+    """Forget loaded tool sets, so the next :func:`load_tools` discovers plugins again."""
+    _cache.clear()
+
+
+def verify_schemas(toolset: ToolSet, report: Report = warning) -> None:
+    """Drop (and report) tools whose parameters are not valid JSON Schema."""
+    for tool in list(toolset.tools.values()):
+        try:
+            check_json_schema(tool.parameters, tool.name)
+        except SchemaError as error:
+            info = toolset.plugin(tool.plugin)
+            _problem(toolset, info, f"plugin {info.label if info else repr(tool.plugin)} registered an invalid tool: {error}", report)
+            del toolset.tools[tool.name]
+            if info is not None and tool.name in info.tools:
+                info.tools.remove(tool.name)
+    toolset.schemas_checked = True
+
+
+# -- loading ----------------------------------------------------------------------
+
+
+def _load(config: Config, report: Report) -> ToolSet:
+    toolset = ToolSet()
+    manager = get_plugin_manager()
+    registered: list[tuple[PluginInfo, object]] = []
+    for module_name in DEFAULT_PLUGINS:
+        name = BUILTIN if module_name == DEFAULT_PLUGINS[0] else module_name
+        info = PluginInfo(name=name, distribution="chatfn", version=_own_version(), entry_point=module_name)
+        toolset.plugins.append(info)
+        if _is_listed(config.disabled_plugins, name, None):
+            info.status, info.reason = "disabled", "disabled in config (disabled_plugins)"
+            continue
+        started = time.perf_counter()
+        plugin = _register(manager, info, lambda module_name=module_name: importlib.import_module(module_name), toolset, report)
+        info.load_time = time.perf_counter() - started
+        if plugin is not None:
+            registered.append((info, plugin))
+    for entry_point in _entry_points():
+        info = _entry_point_info(entry_point)
+        toolset.plugins.append(info)
+        skipped = _skip_reason(entry_point, info, config)
+        if skipped:
+            info.status, info.reason = "disabled", skipped
+            continue
+        started = time.perf_counter()
+        plugin = _register(manager, info, entry_point.load, toolset, report)
+        info.load_time = time.perf_counter() - started
+        if plugin is not None:
+            registered.append((info, plugin))
+    offered: dict[str, list[Tool]] = {}
+    for info, plugin in registered:
+        started = time.perf_counter()
+        for tool in _call_hook(manager, plugin, info, config, toolset, report):
+            offered.setdefault(tool.name, []).append(tool)
+        info.load_time += time.perf_counter() - started
+    _merge(offered, toolset, config, report)
+    _apply_selection(toolset, config)
+    return toolset
+
+
+def _register(
+    manager: pluggy.PluginManager, info: PluginInfo, load: Callable[[], object], toolset: ToolSet, report: Report
+) -> object | None:
+    """Import one plugin and register it; on failure mark it failed and report one line."""
+    try:
+        plugin = load()
+        manager.register(plugin, name=info.name)
+        unknown = [caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec()]
+        if unknown:
+            manager.unregister(plugin)
+            raise pluggy.PluginValidationError(plugin, f"unknown hook {', '.join(unknown)} (chatfn has register_tools)")
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        _fail(toolset, info, "failed to load", error, report)
+        return None
+    return plugin
+
+
+def _call_hook(
+    manager: pluggy.PluginManager, plugin: object, info: PluginInfo, config: Config, toolset: ToolSet, report: Report
+) -> list[Tool]:
+    """Run one plugin's ``register_tools``; an exception discards that plugin's tools."""
+    tools: list[Tool] = []
+
+    def register(function: Any, name: str | None = None, **options: Any) -> None:
+        try:
+            tool = make_tool(function, name, plugin=info.name, distribution=info.distribution, **options)
+        except (SchemaError, TypeError) as error:
+            _problem(toolset, info, f"plugin {info.label} registered an invalid tool: {error}", report)
+            return
+        if any(existing.name == tool.name for existing in tools):
+            _problem(toolset, info, f"plugin {info.label} registered {tool.name!r} twice; the first is kept", report)
+            return
+        tools.append(tool)
+
+    arguments = {"register": register, "plugin_config": config.plugins}
+    for impl in manager.hook.register_tools.get_hookimpls():
+        if impl.plugin is not plugin:
+            continue
+        try:
+            impl.function(**{name: arguments[name] for name in impl.argnames})
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            _fail(toolset, info, "failed to load", error, report)
+            return []
+    info.tools = [tool.name for tool in tools]
+    return tools
+
+
+def _merge(offered: dict[str, list[Tool]], toolset: ToolSet, config: Config, report: Report) -> None:
+    """Built-ins first; a third party replaces a built-in; two third parties need ``[tools.prefer]``."""
+    for name, candidates in offered.items():
+        builtin = next((tool for tool in candidates if tool.plugin == BUILTIN), None)
+        others = [tool for tool in candidates if tool.plugin != BUILTIN]
+        preferred = config.tools.prefer.get(name)
+        chosen: Tool | None
+        if preferred is not None and any(tool.plugin == preferred for tool in candidates):
+            chosen = next(tool for tool in candidates if tool.plugin == preferred)
+        elif len(others) > 1:
+            labels = [_label(toolset, tool.plugin) for tool in others]
+            toolset.conflicts[name] = [tool.plugin for tool in others]
+            _problem(
+                toolset,
+                None,
+                f"tool {name!r} is offered by plugins {' and '.join(labels)}; it is left out until you pick one "
+                f'in config: [tools.prefer] {name} = "{others[0].plugin}"',
+                report,
+            )
+            continue
+        else:
+            chosen = others[0] if others else builtin
+        if chosen is None:
+            continue
+        if builtin is not None and chosen is not builtin:
+            toolset.replaced[name] = chosen.plugin
+        toolset.tools[name] = chosen
+
+
+def _apply_selection(toolset: ToolSet, config: Config) -> None:
+    """``[tools] enabled`` (only these, when set) and ``disabled`` (names or globs)."""
+    for name in list(toolset.tools):
+        if config.tools.enabled and not _matches(name, config.tools.enabled):
+            toolset.hidden[name] = "not in [tools] enabled"
+        elif _matches(name, config.tools.disabled):
+            toolset.hidden[name] = "in [tools] disabled"
+        else:
+            continue
+        del toolset.tools[name]
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+# -- entry points and names ---------------------------------------------------------
+
+
+def _entry_points() -> list[EntryPoint]:
+    from importlib.metadata import entry_points
+
+    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda entry_point: entry_point.name)
+
+
+def _entry_point_info(entry_point: EntryPoint) -> PluginInfo:
+    dist = getattr(entry_point, "dist", None)
+    name = version = None
+    if dist is not None:
+        try:
+            name, version = dist.metadata["Name"], dist.version
+        except Exception:  # broken metadata must not stop discovery
+            pass
+    return PluginInfo(name=entry_point.name, distribution=name, version=version, entry_point=entry_point.value)
+
+
+def _skip_reason(entry_point: EntryPoint, info: PluginInfo, config: Config) -> str | None:
+    selected = os.environ.get(LOAD_PLUGINS_ENV)
+    if selected is not None:
+        wanted = [part.strip() for part in selected.split(",") if part.strip()]
+        if not _is_listed(wanted, entry_point.name, info.distribution):
+            return f"not in {LOAD_PLUGINS_ENV}"
+    if _is_listed(config.disabled_plugins, entry_point.name, info.distribution):
+        return "disabled in config (disabled_plugins)"
+    return None
+
+
+def _is_listed(names: Iterable[str], entry_point_name: str, distribution: str | None) -> bool:
+    wanted = {_normalise(name) for name in names}
+    return _normalise(entry_point_name) in wanted or (distribution is not None and _normalise(distribution) in wanted)
+
+
+def _normalise(name: str) -> str:
+    """PEP 503 name normalisation, so ``chatfn_files`` and ``chatfn-files`` are one name."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _own_version() -> str:
+    from chatfn import __version__
+
+    return __version__
+
+
+def _label(toolset: ToolSet, plugin: str) -> str:
+    info = toolset.plugin(plugin)
+    return info.label if info else repr(plugin)
+
+
+def _fail(toolset: ToolSet, info: PluginInfo, what: str, error: BaseException, report: Report) -> None:
+    detail = " ".join(str(error).split()) or "(no message)"
+    info.status, info.reason, info.tools = "failed", f"{type(error).__name__}: {detail}", []
+    _problem(toolset, info, f"plugin {info.label} {what}: {info.reason}", report)
+
+
+def _problem(toolset: ToolSet, info: PluginInfo | None, message: str, report: Report) -> None:
+    toolset.problems.append(message)
+    if info is not None:
+        info.problems.append(message)
+    report(message)

@@ -1,0 +1,345 @@
+"""Running the tools a model asked for, so that nothing a tool does can crash the chat.
+
+Unknown tools, bad JSON, arguments that break the schema, exceptions, timeouts and
+denials all become a result text starting with ``Error:`` that goes back to the
+model. Sync tools run in daemon threads (a hung one is abandoned at its timeout and
+cannot block exit), async tools on one background event loop; calls of a round run
+concurrently and their outcomes come back in the calls' order. While tools run,
+their output goes to stderr: stdout is the answer, or the ``--json`` stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import inspect
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+from chatfn.errors import ToolError
+from chatfn.tools import Tool
+
+if TYPE_CHECKING:
+    from chatfn.config import ToolSettings
+
+Approve = Callable[[Tool, dict[str, Any]], bool]
+DENIED = "the user denied this tool call"
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call the model asked for; ``arguments`` is its raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """What one call produced; ``content`` is exactly what goes back to the model."""
+
+    call: ToolCall
+    content: str
+    ok: bool
+    error: Optional[str] = None
+    duration: float = 0.0
+    truncated: bool = False
+    denied: bool = False
+
+
+class ArgumentError(ValueError):
+    """The model's arguments are not JSON, not an object, or break the tool's schema."""
+
+
+# -- arguments ---------------------------------------------------------------------
+
+
+def parse_arguments(raw: str | None) -> dict[str, Any]:
+    """The model's JSON arguments as a dict ("" means no arguments)."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise ArgumentError(f"arguments are not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ArgumentError(f"arguments must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+_validators: dict[str, Any] = {}
+
+
+def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> None:
+    """Raise :class:`ArgumentError` naming the first field that breaks ``tool``'s schema."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import best_match
+
+    from chatfn.schema import SchemaError, check_json_schema
+
+    key = json.dumps(tool.parameters, sort_keys=True, default=str)
+    validator = _validators.get(key)
+    if validator is None:
+        try:
+            check_json_schema(tool.parameters, tool.name)
+        except SchemaError as error:
+            raise ArgumentError(f"the tool has an invalid schema: {error}") from None
+        cls = validators.validator_for(tool.parameters, default=Draft202012Validator)
+        validator = _validators[key] = cls(tool.parameters)
+    error = best_match(validator.iter_errors(dict(arguments)))
+    if error is None:
+        return
+    field = ".".join(str(part) for part in error.absolute_path)
+    if error.validator in ("required", "additionalProperties") and not field:
+        raise ArgumentError(f"invalid arguments for {tool.name}: {error.message}")
+    where = f"field {field!r}" if field else "arguments"
+    raise ArgumentError(f"invalid arguments for {tool.name}: {where}: {error.message}")
+
+
+def needs_approval(tool: Tool, arguments: Mapping[str, Any], settings: ToolSettings) -> bool:
+    """Config globs first (``require_approval`` then ``skip_approval``), then the tool's own say."""
+    if any(fnmatch.fnmatchcase(tool.name, pattern) for pattern in settings.require_approval):
+        return True
+    if any(fnmatch.fnmatchcase(tool.name, pattern) for pattern in settings.skip_approval):
+        return False
+    if tool.approval_check is not None:
+        try:
+            return bool(tool.approval_check(dict(arguments)))
+        except Exception:  # a broken check must fail safe
+            return True
+    return tool.needs_approval
+
+
+def tool_timeout(tool: Tool, settings: ToolSettings) -> float:
+    """Config's per-tool timeout, else the tool's own, else config's default."""
+    return settings.timeouts.get(tool.name) or tool.timeout or settings.timeout
+
+
+# -- results -------------------------------------------------------------------------
+
+
+def format_result(value: Any) -> str:
+    """A tool's return value as text: strings as they are, anything else as JSON if it can be."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    try:
+        return json.dumps(value, ensure_ascii=False, default=_jsonable)
+    except (TypeError, ValueError):
+        try:
+            text = repr(value)
+        except Exception:
+            text = f"<{type(value).__name__} object>"
+        return f"{text}\n[note: the tool returned a {type(value).__name__}, which is not JSON; shown as text]"
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON for the common non-JSON types tools return: models, dataclasses, dates, paths."""
+    import dataclasses
+    import datetime
+    import enum
+    import pathlib
+
+    if hasattr(value, "model_dump") and callable(value.model_dump):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def cap(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut to ``limit`` characters with a note saying so, and whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    return f"{text[:limit]}\n[truncated: {limit} of {len(text)} characters shown]", True
+
+
+# -- running -----------------------------------------------------------------------
+
+
+class _Pending:
+    """One started tool call; :meth:`wait` gives its text or raises :class:`ToolError`."""
+
+    def __init__(self, tool: Tool, arguments: dict[str, Any], timeout: float) -> None:
+        self.tool = tool
+        self.timeout = timeout
+        self.started = time.perf_counter()
+        self.finished: float | None = None
+        self._done = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+        if tool.is_async:
+            self._future = asyncio.run_coroutine_threadsafe(
+                asyncio.wait_for(tool.function(**arguments), timeout), _event_loop()
+            )
+            self._future.add_done_callback(lambda _: self._mark_done())
+        else:
+            self._future = None
+            threading.Thread(
+                target=self._run_sync, args=(arguments,), name=f"chatfn-tool-{tool.name}", daemon=True
+            ).start()
+
+    def _mark_done(self) -> None:
+        self.finished = time.perf_counter()
+        self._done.set()
+
+    def _run_sync(self, arguments: dict[str, Any]) -> None:
+        try:
+            value = self.tool.function(**arguments)
+            if inspect.isawaitable(value):  # a sync wrapper handing back a coroutine
+                remaining = max(0.01, self.timeout - (time.perf_counter() - self.started))
+                value = asyncio.run_coroutine_threadsafe(_await(value, remaining), _event_loop()).result()
+            self._value = value
+        except BaseException as error:  # noqa: BLE001 - everything a tool raises is reported
+            self._error = error
+        finally:
+            self._mark_done()
+
+    def wait(self) -> str:
+        deadline = self.started + self.timeout
+        if not self._done.wait(max(0.0, deadline - time.perf_counter()) + (0.25 if self.tool.is_async else 0)):
+            if self._future is not None:  # the coroutine blocks the loop: give later calls a fresh one
+                self._future.cancel()
+                _abandon_event_loop()
+            raise ToolError(f"{self.tool.name} timed out after {self.timeout:g} s")
+        if self._future is not None:
+            try:
+                self._value = self._future.result()
+            except BaseException as error:  # noqa: BLE001
+                self._error = error
+        if self._error is not None:
+            if isinstance(self._error, (asyncio.TimeoutError, TimeoutError)) and self.tool.is_async:
+                raise ToolError(f"{self.tool.name} timed out after {self.timeout:g} s")
+            raise ToolError(f"{self.tool.name} failed: {_describe(self._error)}")
+        return format_result(self._value)
+
+    @property
+    def duration(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
+
+
+async def _await(awaitable: Any, timeout: float) -> Any:
+    return await asyncio.wait_for(awaitable, timeout)
+
+
+def _describe(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def invoke_tool(tool: Tool, arguments: dict[str, Any], timeout: float) -> str:
+    """Run one tool directly and return its result text; raise :class:`ToolError` on failure."""
+    try:
+        return _Pending(tool, arguments, timeout).wait()
+    except ToolError:
+        raise
+    except Exception as error:  # calling the function itself failed (e.g. bad keywords for an async def)
+        raise ToolError(f"{tool.name} failed: {_describe(error)}") from None
+
+
+def run_tool_calls(
+    calls: Sequence[ToolCall],
+    tools: Mapping[str, Tool],
+    settings: ToolSettings,
+    *,
+    approve: Approve,
+) -> list[ToolOutcome]:
+    """Run a round of calls: check and approve each in turn, then run the approved ones together."""
+    outcomes: dict[int, ToolOutcome] = {}
+    ready: list[tuple[int, Tool, dict[str, Any]]] = []
+    for index, call in enumerate(calls):
+        tool = tools.get(call.name)
+        try:
+            if tool is None:
+                known = ", ".join(sorted(tools)) or "none"
+                raise ArgumentError(f"unknown tool {call.name!r} (available tools: {known})")
+            arguments = parse_arguments(call.arguments)
+            validate_arguments(tool, arguments)
+        except ArgumentError as error:
+            outcomes[index] = _failed(call, str(error))
+            continue
+        if not approve(tool, arguments):
+            outcomes[index] = ToolOutcome(call, f"Error: {DENIED}", ok=False, error=DENIED, denied=True)
+            continue
+        ready.append((index, tool, arguments))
+    with tool_output_to_stderr():
+        pending: list[tuple[int, Any]] = []
+        for index, tool, arguments in ready:
+            try:
+                pending.append((index, _Pending(tool, arguments, tool_timeout(tool, settings))))
+            except Exception as error:
+                outcomes[index] = _failed(calls[index], f"{tool.name} failed: {_describe(error)}")
+        for index, running in pending:
+            try:
+                text, truncated = cap(running.wait(), settings.max_result_chars)
+            except ToolError as error:
+                outcomes[index] = _failed(calls[index], str(error), running.duration)
+                continue
+            outcomes[index] = ToolOutcome(calls[index], text, ok=True, duration=running.duration, truncated=truncated)
+    return [outcomes[index] for index in range(len(calls))]
+
+
+def _failed(call: ToolCall, message: str, duration: float = 0.0) -> ToolOutcome:
+    return ToolOutcome(call, f"Error: {message}", ok=False, error=message, duration=duration)
+
+
+@contextlib.contextmanager
+def tool_output_to_stderr() -> Iterator[None]:
+    """Send what tools print - from Python or from child processes - to stderr, not stdout."""
+    saved_stream = sys.stdout
+    saved_fd: int | None = None
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    try:
+        saved_fd = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no usable file descriptors (e.g. embedded): Python-level redirect only
+        saved_fd = None
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        sys.stdout = saved_stream
+        if saved_fd is not None:
+            os.dup2(saved_fd, 1)
+            os.close(saved_fd)
+
+
+# -- the event loop for async tools --------------------------------------------------
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """One event loop in a daemon thread, shared by every async tool of the process."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="chatfn-async-tools", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
+def _abandon_event_loop() -> None:
+    global _loop
+    with _loop_lock:
+        _loop = None

@@ -1,0 +1,69 @@
+"""Isolation shared by every test: nothing from the user's machine leaks in or out.
+
+Home and XDG directories point into the test's tmp_path, no config file is named,
+no third-party plugin loads unless a test asks (CI installs plugins/ into the same
+venv), the conversation log lives in tmp, and colour and API credentials are gone.
+``monkeypatch`` edits ``os.environ`` itself, so CLI subprocesses inherit all of it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    for variable, folder in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+    ):
+        (home / folder).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(variable, str(home / folder))
+    monkeypatch.delenv("CHATFN_CONFIG", raising=False)
+    monkeypatch.delenv("CHATFN_DEBUG", raising=False)
+    monkeypatch.setenv("CHATFN_LOAD_PLUGINS", "")
+    monkeypatch.setenv("CHATFN_LOG_DB", str(tmp_path / "chatfn-log.db"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    for variable in list(os.environ):
+        if variable.startswith(("OPENAI_", "AZURE_OPENAI_")):
+            monkeypatch.delenv(variable)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def fresh_plugin_cache() -> None:
+    """In-process tests each discover plugins anew (the CLI loads once per process)."""
+    from chatfn.plugins import clear_cache
+
+    clear_cache()
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60):
+    """Run the real ``chatfn`` CLI in a subprocess, as a user would."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "chatfn", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=input,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli():
+    """:func:`run_cli`, for tests that drive the command line."""
+    return run_cli
