@@ -1,0 +1,41 @@
+"""Where the recorded real-server streams live, and a mark to skip when they are absent.
+
+They sit beside the checkout (``../shared/streams``) and are never copied into the
+project, so the suite still runs anywhere: tests that read them skip instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+STREAMS_DIR = Path(__file__).resolve().parents[2] / "shared" / "streams"
+
+# Every recorded stream the tests expect; listed so parametrised ids are stable with or without the folder.
+STREAM_NAMES = (
+    "azure_gpt4o_tool_call",
+    "copilot_gpt4o_tool_call",
+    "deepseek_reasoner_reasoning_then_tool",
+    "groq_llama33_tool_whole_chunk",
+    "legacy_gpt35_function_call",
+    "mistral_small_tool_no_index",
+    "ollama_qwen25coder_tool_whole_chunk",
+    "openai_gpt4o_length_truncated",
+    "openai_gpt4o_parallel_tools",
+    "openai_gpt4o_text",
+    "openai_gpt4o_tool_single",
+    "vllm_qwen25coder_tool_no_args_key",
+)
+
+needs_streams = pytest.mark.skipif(
+    not STREAMS_DIR.is_dir(), reason=f"recorded streams not found at {STREAMS_DIR}"
+)
+
+
+def read_stream(name: str) -> bytes:
+    """The raw SSE body of one recorded stream."""
+    path = STREAMS_DIR / f"{name}.sse"
+    if not path.is_file():
+        pytest.skip(f"recorded stream {path} is missing")
+    return path.read_bytes()
