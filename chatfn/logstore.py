@@ -1,0 +1,474 @@
+"""The conversation log: every message of every chat, in one SQLite file.
+
+People come back to a conversation, want to see what a tool was called with, and
+must not lose a long session to a crash. So each message is its own committed
+transaction (WAL, ``synchronous=NORMAL``: a killed process loses nothing already
+written), two chatfn processes may write at once (a busy timeout, ``BEGIN
+IMMEDIATE``), and the message is kept exactly as it was sent so that a resumed
+chat re-sends the same history. Request headers and API keys are never stored:
+the API takes none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from chatfn.errors import LogError
+
+__all__ = [
+    "LOG_DB_ENV",
+    "SCHEMA_VERSION",
+    "Conversation",
+    "ConversationSummary",
+    "LogStore",
+    "LoggedMessage",
+    "SearchHit",
+    "default_log_path",
+]
+
+LOG_DB_ENV = "CHATFN_LOG_DB"
+BUSY_TIMEOUT_MS = 10_000
+TITLE_CHARS = 60
+INTERRUPTED_RESULT = "Error: chatfn stopped before this tool call finished"
+
+# Text searched for a message's tool calls: each call's name and arguments (not its
+# JSON keys, or "function" would match every call), and a tool result's name.
+_TOOL_TEXT = """coalesce({row}.name, '') || ' ' || coalesce((
+    SELECT group_concat(coalesce(json_extract(value, '$.function.name'), '') || ' '
+                        || coalesce(json_extract(value, '$.function.arguments'), ''), ' ')
+    FROM json_each({row}.tool_calls)), '')"""
+
+# Ordered; migration N brings a database from user_version N-1 to N. Never edit one
+# that has shipped: append a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: conversations and their messages
+        """CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            activity INTEGER NOT NULL,
+            model TEXT,
+            provider TEXT,
+            profile TEXT,
+            title TEXT
+        )""",
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT,
+            tool_calls TEXT,
+            tool_call_id TEXT,
+            name TEXT,
+            created_at TEXT NOT NULL,
+            model TEXT,
+            duration_ms INTEGER,
+            usage TEXT,
+            interrupted INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            message TEXT NOT NULL,
+            UNIQUE (conversation_id, seq)
+        )""",
+        "CREATE INDEX conversations_activity ON conversations(activity)",
+    ),
+    (  # 2: full-text search over content, tool call names/arguments and tool results
+        "CREATE VIRTUAL TABLE messages_fts USING fts5(content, tools, tokenize = 'unicode61 remove_diacritics 2')",
+        f"""CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, content, tools) VALUES (new.id, new.content, {_TOOL_TEXT.format(row='new')});
+        END""",
+        """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            DELETE FROM messages_fts WHERE rowid = old.id;
+        END""",
+        f"""CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, tool_calls, name ON messages BEGIN
+            DELETE FROM messages_fts WHERE rowid = old.id;
+            INSERT INTO messages_fts(rowid, content, tools) VALUES (new.id, new.content, {_TOOL_TEXT.format(row='new')});
+        END""",
+        f"INSERT INTO messages_fts(rowid, content, tools) SELECT id, content, {_TOOL_TEXT.format(row='messages')} FROM messages",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_log_path(config_log_path: str | None = None) -> Path:
+    """Where the log lives: ``$CHATFN_LOG_DB``, else the config's ``log.path``, else the user data dir."""
+    from_env = os.environ.get(LOG_DB_ENV)
+    if from_env:
+        return Path(from_env).expanduser()
+    if config_log_path:
+        return Path(config_log_path).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("chatfn")) / "logs.db"
+
+
+@dataclass
+class ConversationSummary:
+    """One line of ``chatfn logs list``."""
+
+    id: str
+    created_at: str
+    updated_at: str
+    model: str | None
+    provider: str | None
+    profile: str | None
+    title: str | None
+    message_count: int
+
+
+@dataclass
+class LoggedMessage:
+    """A message as sent (``message``) plus what chatfn noted about it."""
+
+    seq: int
+    created_at: str
+    message: dict[str, Any]
+    model: str | None
+    duration: float | None
+    usage: dict[str, Any] | None
+    interrupted: bool
+    error: str | None
+
+    @property
+    def role(self) -> str:
+        return str(self.message.get("role", ""))
+
+
+@dataclass
+class Conversation(ConversationSummary):
+    """A whole conversation, for ``chatfn logs show``."""
+
+    messages: list[LoggedMessage]
+
+
+@dataclass
+class SearchHit:
+    """One message that matched a search."""
+
+    conversation_id: str
+    seq: int
+    role: str
+    created_at: str
+    title: str | None
+    snippet: str
+
+
+class LogStore:
+    """An open conversation log; one connection, safe to share between threads."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path) -> LogStore:
+        """Open (creating or upgrading) the log at ``path``; LogError names the file if it cannot."""
+        path = Path(path)
+        connection: sqlite3.Connection | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA journal_mode = WAL").fetchone()
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            _migrate(connection, path)
+        except (sqlite3.Error, OSError) as error:
+            if connection is not None:
+                connection.close()
+            raise LogError(f"cannot open conversation log {path}: {_reason(error)}") from None
+        except LogError:
+            if connection is not None:
+                connection.close()
+            raise
+        return cls(connection, path)
+
+    def close(self) -> None:
+        """Close the database; everything written is already committed."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> LogStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------
+
+    def new_conversation(self, *, model: str, provider: str, profile: str | None) -> str:
+        """Start a conversation and return its id (time-ordered, unique)."""
+        conversation_id = _new_id()
+        now = _now()
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO conversations (id, created_at, updated_at, activity, model, provider, profile)"
+                f" VALUES (?, ?, ?, ({_NEXT_ACTIVITY}), ?, ?, ?)",
+                (conversation_id, now, now, model, provider, profile),
+            )
+        return conversation_id
+
+    def add_message(
+        self,
+        conversation_id: str,
+        message: dict[str, Any],
+        *,
+        model: str | None = None,
+        usage: dict[str, Any] | None = None,
+        duration: float | None = None,
+        interrupted: bool = False,
+        error: str | None = None,
+    ) -> int:
+        """Store one OpenAI chat message, committed at once; return its sequence number."""
+        try:
+            raw = json.dumps(message, ensure_ascii=False)
+            usage_json = json.dumps(usage, ensure_ascii=False) if usage else None
+        except (TypeError, ValueError) as exc:
+            raise LogError(f"cannot write to conversation log {self.path}: message is not JSON: {exc}") from None
+        role = str(message.get("role", ""))
+        text = _text(message.get("content"))
+        calls = _tool_calls(message)
+        now = _now()
+        with self._write() as db:
+            found = db.execute(
+                f"UPDATE conversations SET updated_at = ?, activity = ({_NEXT_ACTIVITY}), title = coalesce(title, ?) WHERE id = ?",
+                (now, _title(text) if role == "user" else None, conversation_id),
+            )
+            if found.rowcount == 0:
+                raise LogError(f"no conversation {conversation_id} in conversation log {self.path}")
+            # BEGIN IMMEDIATE holds the write lock, so no other process can take this seq.
+            seq = db.execute("SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE conversation_id = ?", (conversation_id,)).fetchone()[0]
+            db.execute(
+                """INSERT INTO messages (conversation_id, seq, role, content, tool_calls, tool_call_id, name,
+                       created_at, model, duration_ms, usage, interrupted, error, message)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    conversation_id, seq, role, text, json.dumps(calls, ensure_ascii=False) if calls else None,
+                    message.get("tool_call_id"), message.get("name"), now, model,
+                    None if duration is None else round(duration * 1000), usage_json,
+                    int(interrupted), error, raw,
+                ),
+            )
+        return int(seq)
+
+    # -- reading -------------------------------------------------------------
+
+    def history(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The messages to re-send to the server, exactly as they were added.
+
+        A tool call whose result never got logged (chatfn was killed while the tool
+        ran) gets an error result, or the server would refuse the whole history.
+        """
+        rows = self._read("SELECT message FROM messages WHERE conversation_id = ? ORDER BY seq", (conversation_id,))
+        if not rows and self._summary(conversation_id) is None:
+            raise LogError(f"no conversation {conversation_id} in conversation log {self.path}")
+        return _answer_dangling_calls([json.loads(row[0]) for row in rows])
+
+    def latest_conversation_id(self) -> str | None:
+        """The conversation written to most recently."""
+        rows = self._read("SELECT id FROM conversations ORDER BY activity DESC LIMIT 1")
+        return rows[0][0] if rows else None
+
+    def resolve_id(self, prefix: str) -> str:
+        """The one conversation whose id is, or starts with, ``prefix``."""
+        prefix = prefix.strip().lower()
+        if not prefix:
+            raise LogError("give a conversation id (or the start of one)")
+        rows = self._read("SELECT id FROM conversations WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 3", (len(prefix), prefix))
+        if not rows:
+            raise LogError(f"no logged conversation has an id starting with {prefix!r}", hint="see 'chatfn logs list'")
+        exact = [row[0] for row in rows if row[0] == prefix]
+        if len(rows) > 1 and not exact:
+            raise LogError(f"{prefix!r} starts more than one conversation id; give more of it")
+        return exact[0] if exact else rows[0][0]
+
+    def list_conversations(self, limit: int = 20) -> list[ConversationSummary]:
+        """The most recently active conversations, newest first."""
+        rows = self._read(f"{_SUMMARY_SQL} ORDER BY c.activity DESC LIMIT ?", (max(0, limit),))
+        return [ConversationSummary(*row) for row in rows]
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        """A conversation with every message and its bookkeeping."""
+        summary = self._summary(conversation_id)
+        if summary is None:
+            raise LogError(f"no conversation {conversation_id} in conversation log {self.path}")
+        rows = self._read(
+            """SELECT seq, created_at, message, model, duration_ms, usage, interrupted, error
+               FROM messages WHERE conversation_id = ? ORDER BY seq""",
+            (conversation_id,),
+        )
+        messages = [
+            LoggedMessage(
+                seq=seq, created_at=created, message=json.loads(raw), model=model,
+                duration=None if ms is None else ms / 1000, usage=json.loads(usage) if usage else None,
+                interrupted=bool(interrupted), error=error,
+            )
+            for seq, created, raw, model, ms, usage, interrupted, error in rows
+        ]
+        return Conversation(**vars(summary), messages=messages)
+
+    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        """Messages whose content, tool calls or tool results hold every word of ``text``."""
+        query = fts_query(text)
+        if not query:
+            return []
+        rows = self._read(
+            """SELECT m.conversation_id, m.seq, m.role, m.created_at, c.title,
+                      snippet(messages_fts, -1, '[', ']', '…', 12)
+               FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+               JOIN conversations c ON c.id = m.conversation_id
+               WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?""",
+            (query, max(0, limit)),
+        )
+        return [SearchHit(*row) for row in rows]
+
+    # -- plumbing ------------------------------------------------------------
+
+    def _summary(self, conversation_id: str) -> ConversationSummary | None:
+        rows = self._read(f"{_SUMMARY_SQL} WHERE c.id = ?", (conversation_id,))
+        return ConversationSummary(*rows[0]) if rows else None
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as error:
+            raise LogError(f"cannot read conversation log {self.path}: {_reason(error)}") from None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One committed transaction, holding the write lock from the start."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise LogError(f"cannot write to conversation log {self.path}: {_reason(error)}") from None
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException as error:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(error, sqlite3.Error):
+                    raise LogError(f"cannot write to conversation log {self.path}: {_reason(error)}") from None
+                raise
+
+
+# Every write bumps its conversation to the top: a counter, since clocks tie and step back.
+_NEXT_ACTIVITY = "SELECT coalesce(max(activity), 0) + 1 FROM conversations"
+_SUMMARY_SQL = """SELECT c.id, c.created_at, c.updated_at, c.model, c.provider, c.profile, c.title,
+       (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)
+FROM conversations c"""
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to date in one transaction; refuse a log from a newer chatfn."""
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
+        if version > SCHEMA_VERSION:
+            raise LogError(
+                f"conversation log {path} was written by a newer chatfn "
+                f"(schema version {version}, this chatfn knows up to {SCHEMA_VERSION})",
+                hint=f"upgrade chatfn, or set {LOG_DB_ENV} to another file",
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number - 1]:
+                connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def fts_query(text: str) -> str:
+    """User text as an FTS5 query: every word must appear; punctuation is never syntax."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+
+
+def _answer_dangling_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add an error result for each tool call that has none, right after the results it has."""
+    out: list[dict[str, Any]] = []
+    index = 0
+    while index < len(messages):
+        message = messages[index]
+        out.append(message)
+        index += 1
+        if message.get("role") != "assistant":
+            continue
+        replies: list[dict[str, Any]] = []
+        while index < len(messages) and messages[index].get("role") in ("tool", "function"):
+            replies.append(messages[index])
+            index += 1
+        out.extend(replies)
+        function_call = message.get("function_call")
+        if isinstance(function_call, dict):
+            if not any(reply.get("role") == "function" for reply in replies):
+                out.append({"role": "function", "name": function_call.get("name"), "content": INTERRUPTED_RESULT})
+            continue
+        answered = {reply.get("tool_call_id") for reply in replies}
+        for call in message.get("tool_calls") or []:
+            if call.get("id") not in answered:
+                out.append({"role": "tool", "tool_call_id": call.get("id"), "content": INTERRUPTED_RESULT})
+    return out
+
+
+def _tool_calls(message: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The message's tool calls, a legacy ``function_call`` as a one-call list."""
+    calls = message.get("tool_calls")
+    if isinstance(calls, list) and calls:
+        return calls
+    function_call = message.get("function_call")
+    if isinstance(function_call, dict):
+        return [{"id": None, "type": "function", "function": function_call}]
+    return None
+
+
+def _text(content: Any) -> str | None:
+    """Content as text: a string as is, the text parts of a list of parts."""
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [part.get("text", "") for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)]
+        return "\n".join(parts)
+    return json.dumps(content, ensure_ascii=False)
+
+
+def _title(text: str | None) -> str | None:
+    """The first words of a message, cut at a word boundary."""
+    words = " ".join((text or "").split())
+    if len(words) <= TITLE_CHARS:
+        return words or None
+    cut = words[:TITLE_CHARS].rsplit(" ", 1)[0] or words[:TITLE_CHARS]
+    return cut + "…"
+
+
+def _new_id() -> str:
+    """48 bits of milliseconds then 32 random bits, as hex: unique and sortable by time."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(4)}"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
