@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def main() -> None:
-    """Run the CLI; imported lazily so ``python -m chatfn`` and the script share one path."""
+    """Run the CLI; a bare ``--version`` answers before Typer is even imported."""
+    if sys.argv[1:] == ["--version"]:
+        from chatfn import __version__
+
+        sys.stdout.write(f"chatfn {__version__}\n")
+        return
     from chatfn.cli import run
 
     run()

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
+from chatfn.assemble import ToolCall
 from chatfn.errors import ToolError
 from chatfn.tools import Tool
 
@@ -31,15 +32,6 @@ if TYPE_CHECKING:
 
 Approve = Callable[[Tool, dict[str, Any]], bool]
 DENIED = "the user denied this tool call"
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One call the model asked for; ``arguments`` is its raw JSON text."""
-
-    id: str
-    name: str
-    arguments: str
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,124 @@
+"""Turn what the SDK and the HTTP stack raise into one line a person can act on.
+
+Each message names the endpoint and the model or deployment and says what to
+check; the API key is scrubbed from anything a server echoed back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chatfn.errors import ProviderError
+from chatfn.provider import Endpoint
+
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP library's own errors, which surface while we read a stream's bytes."""
+    errors: list[type[BaseException]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        errors.append(module.HTTPError)
+        errors.append(module.StreamError)
+    return tuple(errors)
+
+
+def scrub(text: str, endpoint: Endpoint) -> str:
+    """Remove the API key (and obvious prefixes of it) from ``text``."""
+    key = endpoint.api_key
+    if key and len(key) >= 4:
+        text = text.replace(key, "***")
+        if len(key) > 12:
+            text = text.replace(key[:12], "***")
+    return text
+
+
+def server_message(body: Any, fallback: str) -> str:
+    """The human part of an error body: OpenAI's ``{"error": {"message"}}`` or plain text."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return inner["message"]
+        if isinstance(inner, str):
+            return inner
+        if isinstance(body.get("message"), str):
+            return body["message"]
+    if isinstance(body, str) and body.strip():
+        text = body.strip()
+        if text.startswith("<"):
+            return "the server answered with an HTML page instead of JSON"
+        return text
+    return fallback
+
+
+def short(text: str, limit: int = 200) -> str:
+    """One line, at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def from_sdk_error(error: BaseException, endpoint: Endpoint) -> ProviderError:
+    """A :class:`ProviderError` for any exception raised while talking to the model."""
+    import openai
+
+    where = endpoint.describe()
+    if isinstance(error, openai.APITimeoutError):
+        return ProviderError(
+            f"{where}: no answer within {endpoint.timeout:g} s",
+            hint="is the server overloaded? raise timeout in the profile",
+        )
+    if isinstance(error, openai.APIConnectionError):
+        cause = error.__cause__ or error.__context__
+        reason = short(str(cause)) if cause else "connection failed"
+        return ProviderError(f"cannot reach {where}: {scrub(reason, endpoint)}", hint=_reach_hint(endpoint))
+    if isinstance(error, openai.APIStatusError):
+        return _status_error(error, endpoint)
+    if isinstance(error, openai.APIError):
+        return ProviderError(f"{where}: {scrub(short(error.message), endpoint)}")
+    if isinstance(error, transport_errors()):
+        return ProviderError(
+            f"{where}: the connection broke mid-stream ({type(error).__name__}: {scrub(short(str(error)), endpoint)})",
+            hint="the answer so far is kept; try again",
+        )
+    return ProviderError(f"{where}: {type(error).__name__}: {scrub(short(str(error)), endpoint)}")
+
+
+def _status_error(error: Any, endpoint: Endpoint) -> ProviderError:
+    status = error.status_code
+    body: Any = error.body
+    if body is None:
+        try:
+            body = error.response.text
+        except Exception:  # the body may be unreadable on a streamed response
+            body = None
+    message = scrub(short(server_message(body, error.message)), endpoint)
+    where = endpoint.describe()
+    what = "deployment" if endpoint.provider == "azure" else "model"
+    hints = {
+        401: f"check the API key in {endpoint.key_source}",
+        403: f"check that the key in {endpoint.key_source} may use this {what}",
+        404: f"check the {what} name and the endpoint"
+        + (" and api_version" if endpoint.provider == "azure" else ""),
+        429: "rate limited even after retries; wait, or raise max_retries in the profile",
+    }
+    hint = hints.get(status) or ("the server failed; try again later" if status >= 500 else None)
+    return ProviderError(f"{where}: HTTP {status}: {message}", hint=hint)
+
+
+def _reach_hint(endpoint: Endpoint) -> str:
+    if endpoint.provider == "azure":
+        return "check $AZURE_OPENAI_ENDPOINT or endpoint in the profile"
+    return "is the server running? check base_url in the profile or $OPENAI_BASE_URL"
+
+
+def rejects_stream_options(error: BaseException) -> bool:
+    """True when a 400/422 says the server does not accept ``stream_options``."""
+    status = getattr(error, "status_code", None)
+    if status not in (400, 422):
+        return False
+    body = getattr(error, "body", None)
+    text = json.dumps(body) if body is not None else str(error)
+    return "stream_options" in text or "include_usage" in text

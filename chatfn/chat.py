@@ -1,0 +1,324 @@
+"""The chat loop: stream an answer, run the tools it asks for, repeat until it answers.
+
+:meth:`ChatSession.send` yields events (text and reasoning deltas, tool calls,
+tool results, usage, notices, done) that the terminal renderer, the JSON writer
+and the tests consume alike. History is kept in OpenAI's message format, so the
+same list is sent to the server, written to the log, and resumed later.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, Union
+
+from chatfn.assemble import AssembledMessage, Delta, StreamAssembler
+from chatfn.config import ToolSettings
+from chatfn.errors import ChatfnError, LogError, ProviderError
+from chatfn.provider import Endpoint, make_client
+from chatfn.sse import SSEDecoder
+from chatfn.toolrun import ToolCall, ToolOutcome, run_tool_calls
+from chatfn.tools import Tool
+
+
+@dataclass(frozen=True)
+class ToolCallEvent:
+    """The model asked for a tool; it runs next."""
+
+    call: ToolCall
+    kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True)
+class ToolResultEvent:
+    """A tool call finished (or failed, timed out, or was denied)."""
+
+    outcome: ToolOutcome
+    kind: Literal["tool_result"] = "tool_result"
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    """Token usage the server reported for one response."""
+
+    usage: dict[str, Any]
+    kind: Literal["usage"] = "usage"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not part of the answer."""
+
+    message: str
+    kind: Literal["notice"] = "notice"
+
+
+@dataclass(frozen=True)
+class Done:
+    """The model answered (or chatfn stopped asking it)."""
+
+    finish_reason: str | None
+    rounds: int
+    kind: Literal["done"] = "done"
+
+
+Event = Union[Delta, ToolCallEvent, ToolResultEvent, UsageEvent, Notice, Done]
+
+
+class ChatLog(Protocol):
+    """What the loop needs from a conversation log (see :mod:`chatfn.logstore`)."""
+
+    def add_message(self, message: dict[str, Any], **meta: Any) -> None:
+        """Store one complete message with its bookkeeping."""
+
+
+Approver = Callable[[Tool, dict[str, Any]], bool]
+
+
+@dataclass
+class ChatOptions:
+    """How one session behaves, from flags and config."""
+
+    max_rounds: int = 10
+    tool_settings: ToolSettings = field(default_factory=ToolSettings)
+    approve: Approver = lambda tool, arguments: False
+
+
+@dataclass
+class Usage:
+    """Token totals for a session."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    responses: int = 0
+
+    def add(self, usage: dict[str, Any]) -> None:
+        self.responses += 1
+        for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            value = usage.get(name)
+            if isinstance(value, int):
+                setattr(self, name, getattr(self, name) + value)
+
+
+class ChatSession:
+    """One conversation with one model, its history and its tools."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        tools: Sequence[Tool] = (),
+        options: ChatOptions | None = None,
+        *,
+        history: list[dict[str, Any]] | None = None,
+        log: ChatLog | None = None,
+        client: Any = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.tools = {tool.name: tool for tool in tools}
+        self.options = options or ChatOptions()
+        self.usage = Usage()
+        self.log = log
+        self._client = client
+        self._stream_usage = endpoint.stream_usage
+        self._warn = on_warning or (lambda message: None)
+        self.messages: list[dict[str, Any]] = []
+        if history:
+            self.messages.extend(history)
+        else:
+            self.clear()
+
+    @property
+    def client(self) -> Any:
+        """The SDK client, made on first use so start-up never waits for the SDK."""
+        if self._client is None:
+            self._client = make_client(self.endpoint)
+        return self._client
+
+    def clear(self) -> None:
+        """Start over with only the system message, as the original sample's clear_conversation."""
+        self.messages = []
+        if self.endpoint.system_prompt:
+            self._append({"role": "system", "content": self.endpoint.system_prompt})
+
+    def send(self, text: str) -> Iterator[Event]:
+        """Send one user message and yield events until the model answers."""
+        self._append({"role": "user", "content": text})
+        rounds = 0
+        while True:
+            message = yield from self._complete()
+            if not message.tool_calls:
+                yield Done(message.finish_reason, rounds)
+                return
+            if rounds >= self.options.max_rounds:
+                self._answer_unrun(message, f"not run: chatfn stopped after {rounds} tool rounds (max_rounds)")
+                yield Notice(
+                    f"stopped after {rounds} rounds of tool calls (--max-rounds {self.options.max_rounds}); "
+                    "the model still wanted more"
+                )
+                yield Done("max_rounds", rounds)
+                return
+            rounds += 1
+            yield from self._run_tools(message)
+
+    # -- one streamed response -------------------------------------------------
+
+    def _complete(self) -> Iterator[Event]:
+        """Stream one response, append it to the history, and return it."""
+        assembler = StreamAssembler()
+        decoder = SSEDecoder()
+        started = time.perf_counter()
+        try:
+            with self._open_stream() as response:
+                for data in response.iter_bytes():
+                    for chunk in decoder.feed(data):
+                        yield from assembler.feed(chunk)
+                    if decoder.done:
+                        break
+                for chunk in decoder.finish():
+                    yield from assembler.feed(chunk)
+        except KeyboardInterrupt:
+            self._keep_partial(assembler, started, interrupted=True)
+            raise
+        except ProviderError as error:
+            self._keep_partial(assembler, started, error=str(error))
+            raise
+        except Exception as error:
+            provider_error = self._translate(error)
+            self._keep_partial(assembler, started, error=str(provider_error))
+            raise provider_error from None
+        message = assembler.result()
+        if not decoder.done and message.finish_reason is None:
+            error = ProviderError(
+                f"{self.endpoint.describe()}: the stream ended before the answer was complete",
+                hint="the answer so far is kept; try again",
+            )
+            self._keep_partial(assembler, started, error=str(error))
+            raise error
+        self._append(
+            message.to_message(),
+            model=message.model or self.endpoint.model,
+            usage=message.usage,
+            duration=time.perf_counter() - started,
+        )
+        if message.usage:
+            self.usage.add(message.usage)
+            yield UsageEvent(message.usage)
+        if message.finish_reason == "length":
+            yield Notice("the answer was cut off: the model reached its output token limit")
+        elif message.finish_reason == "content_filter":
+            yield Notice("the server's content filter stopped the answer")
+        return message
+
+    def _open_stream(self) -> Any:
+        """Start the streamed request; retry once without stream_options if the server rejects it."""
+        from chatfn.apierrors import rejects_stream_options
+
+        kwargs = self._request()
+        create = self.client.chat.completions.with_streaming_response.create
+        if not self._stream_usage:
+            return create(**kwargs)
+        try:
+            stream = create(**kwargs, stream_options={"include_usage": True})
+            return _Entered(stream.__enter__(), stream)
+        except Exception as error:
+            if not rejects_stream_options(error):
+                raise
+            self._stream_usage = False
+            self._warn("the server does not accept stream_options; asking without token usage from now on")
+            return create(**kwargs)
+
+    def _request(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.endpoint.model, "messages": self.messages, "stream": True}
+        if self.tools:
+            if self.endpoint.api == "functions":
+                kwargs["functions"] = [tool.openai_function() for tool in self.tools.values()]
+                kwargs["function_call"] = "auto"
+            else:
+                kwargs["tools"] = [tool.openai_tool() for tool in self.tools.values()]
+        if self.endpoint.params:
+            kwargs["extra_body"] = dict(self.endpoint.params)
+        return kwargs
+
+    def _translate(self, error: Exception) -> ChatfnError:
+        from chatfn.apierrors import from_sdk_error
+
+        if isinstance(error, ChatfnError):
+            return error
+        return from_sdk_error(error, self.endpoint)
+
+    def _keep_partial(
+        self, assembler: StreamAssembler, started: float, *, interrupted: bool = False, error: str | None = None
+    ) -> None:
+        """Keep the text that arrived before a failure; drop half-received tool calls."""
+        partial = assembler.result()
+        if not (partial.content or partial.refusal):
+            return
+        message: dict[str, Any] = {"role": "assistant", "content": partial.content or partial.refusal}
+        self._append(
+            message,
+            model=partial.model or self.endpoint.model,
+            duration=time.perf_counter() - started,
+            interrupted=interrupted,
+            error=error,
+        )
+
+    # -- tools ---------------------------------------------------------------
+
+    def _run_tools(self, message: AssembledMessage) -> Iterator[Event]:
+        calls = message.tool_calls
+        for call in calls:
+            yield ToolCallEvent(call)
+        try:
+            outcomes = run_tool_calls(
+                calls, self.tools, self.options.tool_settings, approve=self.options.approve
+            )
+        except KeyboardInterrupt:
+            self._answer_unrun(message, "interrupted by the user")
+            raise
+        for outcome in outcomes:
+            self._append(
+                self._result_message(message, outcome.call, outcome.content),
+                duration=outcome.duration,
+                error=outcome.error,
+            )
+            yield ToolResultEvent(outcome)
+
+    def _answer_unrun(self, message: AssembledMessage, reason: str) -> None:
+        """Answer calls that will not run, so the history stays valid for the next request."""
+        for call in message.tool_calls:
+            self._append(self._result_message(message, call, f"Error: {reason}"), error=reason)
+
+    @staticmethod
+    def _result_message(message: AssembledMessage, call: ToolCall, content: str) -> dict[str, Any]:
+        if message.legacy_function_call:
+            return {"role": "function", "name": call.name, "content": content}
+        return {"role": "tool", "tool_call_id": call.id, "content": content}
+
+    # -- history and log -----------------------------------------------------
+
+    def _append(self, message: dict[str, Any], **meta: Any) -> None:
+        self.messages.append(message)
+        if self.log is None:
+            return
+        try:
+            self.log.add_message(message, **meta)
+        except LogError as error:
+            self.log = None
+            self._warn(f"{error}; logging is off for the rest of this session")
+
+
+class _Entered:
+    """A stream already entered (to catch a rejection early), usable in a ``with``."""
+
+    def __init__(self, response: Any, manager: Any) -> None:
+        self._response = response
+        self._manager = manager
+
+    def __enter__(self) -> Any:
+        return self._response
+
+    def __exit__(self, *exc: Any) -> None:
+        self._manager.__exit__(*exc)

@@ -1,0 +1,63 @@
+"""Connect a chat session to the conversation log.
+
+The log must never cost the user a chat: if it cannot be opened, chatfn warns
+and chats without it. Resuming (``--continue`` / ``--cid``) needs it, so there a
+broken log is an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatfn.config import Config
+from chatfn.console import warning
+from chatfn.errors import LogError, UsageError
+from chatfn.provider import Endpoint
+
+
+class SessionLog:
+    """Writes one session's messages into one logged conversation, created on first write."""
+
+    def __init__(self, store: Any, endpoint: Endpoint, conversation_id: str | None = None) -> None:
+        self.store = store
+        self.endpoint = endpoint
+        self.conversation_id = conversation_id
+
+    def add_message(self, message: dict[str, Any], **meta: Any) -> None:
+        """Store one complete message at once, so a crash loses nothing already complete."""
+        if self.conversation_id is None:
+            self.conversation_id = self.store.new_conversation(
+                model=self.endpoint.model, provider=self.endpoint.provider, profile=self.endpoint.profile
+            )
+        self.store.add_message(self.conversation_id, message, **meta)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.store.close()
+
+
+def open_chat_log(
+    config: Config, endpoint: Endpoint, *, resume: bool = False, cid: str | None = None
+) -> tuple[SessionLog | None, list[dict[str, Any]] | None]:
+    """The log for a new session, and the history to resume when asked."""
+    from chatfn.logstore import LogStore, default_log_path
+
+    path = default_log_path(config.log.path)
+    try:
+        store = LogStore.open(path)
+    except LogError as error:
+        if resume or cid:
+            raise
+        warning(f"{error}; chatting without a log")
+        return None, None
+    if not (resume or cid):
+        return SessionLog(store, endpoint), None
+    try:
+        conversation_id = store.resolve_id(cid) if cid else store.latest_conversation_id()
+        if conversation_id is None:
+            raise UsageError("there is no logged conversation to continue")
+        history = store.history(conversation_id)
+    except Exception:
+        store.close()
+        raise
+    return SessionLog(store, endpoint, conversation_id), history

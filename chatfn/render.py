@@ -1,0 +1,255 @@
+"""Show chat events: Markdown in a terminal, plain text when piped, or JSON lines.
+
+The answer goes to stdout; reasoning, tool traces, notices and errors go to
+stderr. Rendering Markdown while it streams costs per chunk only what the
+paragraph being written costs: finished blocks are printed once and left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from chatfn.assemble import Delta
+from chatfn.chat import Done, Event, Notice, ToolCallEvent, ToolResultEvent, Usage, UsageEvent
+from chatfn.console import DIM, RED, YELLOW, style
+from chatfn.errors import ChatfnError
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` squeezed to one line of at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def tool_trace(event: ToolResultEvent) -> str:
+    """``⚙ name(args) → result (0.12 s)``: one compact line per tool call."""
+    outcome = event.outcome
+    arguments = one_line(outcome.call.arguments or "", 60)
+    result = one_line(outcome.content, 80)
+    mark = "✗" if not outcome.ok else "→"
+    return f"⚙ {outcome.call.name}({arguments}) {mark} {result} ({outcome.duration:.2f} s)"
+
+
+class PlainRenderer:
+    """Plain text: the answer to stdout as it arrives, everything else to stderr."""
+
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, *, quiet: bool = False) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.quiet = quiet
+        self._at_line_start = True
+        self._reasoning = False
+
+    def event(self, event: Event) -> None:
+        """Show one event."""
+        if type(event) is Delta:
+            if event.kind == "text" or event.kind == "refusal":
+                self._text(event.text)
+            elif not self.quiet:
+                self._reasoning_text(event.text)
+        elif isinstance(event, ToolResultEvent):
+            if not self.quiet:
+                self._end_reasoning()
+                line = tool_trace(event)
+                self._status(style(line, RED) if not event.outcome.ok else style(line, DIM))
+        elif isinstance(event, Notice):
+            self._status(style(f"chatfn: {event.message}", YELLOW))
+        elif isinstance(event, Done):
+            self.finish()
+
+    def _text(self, text: str) -> None:
+        self._end_reasoning()
+        self.out.write(text)
+        self.out.flush()
+        self._at_line_start = text.endswith("\n")
+
+    def _reasoning_text(self, text: str) -> None:
+        self._reasoning = True
+        self.err.write(style(text, DIM, self.err))
+        self.err.flush()
+
+    def _end_reasoning(self) -> None:
+        if self._reasoning:
+            self._reasoning = False
+            self.err.write("\n")
+
+    def _status(self, line: str) -> None:
+        self.err.write(line + "\n")
+        self.err.flush()
+
+    def finish(self) -> None:
+        """End the answer on a line of its own."""
+        self._end_reasoning()
+        if not self._at_line_start:
+            self.out.write("\n")
+            self.out.flush()
+            self._at_line_start = True
+
+    def interrupted(self) -> None:
+        """The user stopped the answer."""
+        self.finish()
+        self._status(style("chatfn: interrupted; what arrived is kept", YELLOW))
+
+    def error(self, error: ChatfnError) -> None:
+        """Show a failure as one line."""
+        from chatfn.console import error_line
+
+        self.finish()
+        error_line(str(error), hint=error.hint)
+
+    def usage(self, usage: Usage) -> None:
+        """Token totals, when the server reported any."""
+        if usage.responses:
+            self._status(
+                f"tokens: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion"
+                f" = {usage.total_tokens} ({usage.responses} responses)"
+            )
+        else:
+            self._status("tokens: the server reported no usage")
+
+
+class JsonRenderer(PlainRenderer):
+    """One JSON object per line on stdout for every event, and nothing else there."""
+
+    def event(self, event: Event) -> None:
+        self._write(event_json(event))
+
+    def finish(self) -> None:
+        """Nothing to close: every event is a whole line."""
+
+    def interrupted(self) -> None:
+        self._write({"type": "interrupted"})
+
+    def error(self, error: ChatfnError) -> None:
+        super().error(error)
+        self._write({"type": "error", "message": str(error), "hint": error.hint, "exit_code": error.exit_code})
+
+    def _write(self, data: dict[str, Any]) -> None:
+        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """The ``--json`` form of one event."""
+    if type(event) is Delta:
+        return {"type": event.kind, "text": event.text}
+    if isinstance(event, ToolCallEvent):
+        call = event.call
+        return {"type": "tool_call", "id": call.id, "name": call.name, "arguments": call.arguments}
+    if isinstance(event, ToolResultEvent):
+        o = event.outcome
+        return {
+            "type": "tool_result",
+            "id": o.call.id,
+            "name": o.call.name,
+            "content": o.content,
+            "ok": o.ok,
+            "error": o.error,
+            "duration": round(o.duration, 4),
+            "truncated": o.truncated,
+            "denied": o.denied,
+        }
+    if isinstance(event, UsageEvent):
+        return {"type": "usage", **event.usage}
+    if isinstance(event, Notice):
+        return {"type": "notice", "message": event.message}
+    if isinstance(event, Done):
+        return {"type": "done", "finish_reason": event.finish_reason, "rounds": event.rounds}
+    return {"type": getattr(event, "kind", "unknown"), **asdict(event)}  # type: ignore[call-overload]
+
+
+class MarkdownRenderer(PlainRenderer):
+    """Markdown for terminals: finished blocks printed once, the current one live."""
+
+    REFRESH_SECONDS = 0.08
+
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, *, quiet: bool = False) -> None:
+        super().__init__(out, err, quiet=quiet)
+        from rich.console import Console
+
+        self.console = Console(file=self.out, soft_wrap=False)
+        self._block = ""
+        self._live: Any = None
+        self._last_refresh = 0.0
+
+    def _text(self, text: str) -> None:
+        self._end_reasoning()
+        self._block += text
+        if "\n" in text:
+            self._flush_finished_blocks()
+        now = time.monotonic()
+        if now - self._last_refresh >= self.REFRESH_SECONDS:
+            self._refresh()
+            self._last_refresh = now
+
+    def _flush_finished_blocks(self) -> None:
+        """Print every finished block: text up to a blank line outside a code fence.
+
+        The pending block always starts outside a fence, because it is only ever
+        cut at such a blank line, so one scan of it is enough.
+        """
+        lines = self._block.split("\n")
+        inside = False
+        start = 0
+        cut = 0
+        offset = 0
+        for number, line in enumerate(lines[:-1]):
+            offset += len(line) + 1
+            if line.lstrip().startswith(("```", "~~~")):
+                inside = not inside
+            elif not inside and not line.strip():
+                finished = "\n".join(lines[start:number])
+                if finished.strip():
+                    self._print_block(finished)
+                start = number + 1
+                cut = offset
+        if cut:
+            self._block = self._block[cut:]
+
+    def _print_block(self, text: str) -> None:
+        from rich.markdown import Markdown
+
+        live = self._ensure_live()
+        live.console.print(Markdown(text))
+        live.update(Markdown(""), refresh=True)
+
+    def _ensure_live(self) -> Any:
+        if self._live is None:
+            from rich.live import Live
+            from rich.markdown import Markdown
+
+            self._live = Live(Markdown(""), console=self.console, auto_refresh=False, transient=True)
+            self._live.start()
+        return self._live
+
+    def _refresh(self) -> None:
+        from rich.markdown import Markdown
+
+        self._ensure_live().update(Markdown(self._block), refresh=True)
+
+    def finish(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        if self._block.strip():
+            from rich.markdown import Markdown
+
+            self.console.print(Markdown(self._block))
+        self._block = ""
+        self._end_reasoning()
+
+
+def make_renderer(*, json_lines: bool, quiet: bool, out: TextIO | None = None) -> PlainRenderer:
+    """JSON lines when asked, Markdown in a terminal, plain text otherwise."""
+    from chatfn.console import is_terminal
+
+    stream = out or sys.stdout
+    if json_lines:
+        return JsonRenderer(stream, quiet=quiet)
+    if is_terminal(stream):
+        return MarkdownRenderer(stream, quiet=quiet)
+    return PlainRenderer(stream, quiet=quiet)

@@ -1,0 +1,142 @@
+"""The interactive session in a real pseudo-terminal: prompt, answers, commands, approval, Ctrl-C."""
+
+from __future__ import annotations
+
+import pytest
+from terminal import Terminal
+
+from chatfn.testing import text, tool_calls
+
+from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
+
+
+
+@pytest.fixture
+def terminal_env(chatfn_env):
+    return {**chatfn_env, "TERM": "xterm-256color"}
+
+
+def test_session_answers_clears_and_leaves_on_an_empty_line(chat_server, terminal_env) -> None:
+    chat_server.script(text("First **answer**."), text("Second answer."))
+    term = Terminal("chat", env=terminal_env)
+    try:
+        term.read_until(r"User: ")
+        term.type("hello\n")
+        term.read_until(r"First answer\.[\s\S]*User: ")
+        term.type("/clear\n")
+        term.read_until("conversation cleared")
+        term.type("again\n")
+        term.read_until(r"Second answer\.[\s\S]*User: ")
+        term.type("\n")
+        assert term.wait() == 0
+    finally:
+        term.close()
+    assert [m["content"] for m in chat_server.requests[0].messages] == ["You are a helpful AI assistant.", "hello"]
+    # /clear started over: the second request holds only the system prompt and the new message
+    assert [m["content"] for m in chat_server.requests[1].messages] == ["You are a helpful AI assistant.", "again"]
+
+
+def test_history_is_kept_within_a_session_and_exit_leaves(chat_server, terminal_env) -> None:
+    chat_server.script(text("One."), text("Two."))
+    term = Terminal("chat", env=terminal_env)
+    try:
+        term.read_until("User: ")
+        term.type("first\n")
+        term.read_until(r"One\.[\s\S]*User: ")
+        term.type("second\n")
+        term.read_until(r"Two\.[\s\S]*User: ")
+        term.type("exit\n")
+        assert term.wait() == 0
+    finally:
+        term.close()
+    roles = [(m["role"], m["content"]) for m in chat_server.requests[1].messages]
+    assert roles[1:] == [("user", "first"), ("assistant", "One."), ("user", "second")]
+
+
+def test_slash_commands(chat_server, terminal_env) -> None:
+    term = Terminal("chat", env=terminal_env)
+    try:
+        term.read_until("User: ")
+        term.type("/help\n")
+        term.read_until("/clear")
+        term.type("/tools\n")
+        term.read_until("get_current_weather")
+        term.type("/usage\n")
+        term.read_until("tokens:")
+        term.type("/exit\n")
+        assert term.wait() == 0
+    finally:
+        term.close()
+    assert chat_server.requests == []
+
+
+def test_approval_prompt_yes_no_always(chat_server, terminal_env, chat_plugin_env) -> None:
+    env = {**terminal_env, **chat_plugin_env}
+    chat_server.script(
+        tool_calls(("dangerous", {"path": "a"})), text("Answer one."),
+        tool_calls(("dangerous", {"path": "b"})), text("Answer two."),
+        tool_calls(("dangerous", {"path": "c"})), text("Answer three."),
+        tool_calls(("dangerous", {"path": "d"})), text("Answer four."),
+    )
+    term = Terminal("chat", env=env)
+    try:
+        term.read_until("User: ")
+        term.type("one\n")
+        term.read_until(r"Run dangerous\(path='a'\)\?")
+        term.type("n\n")
+        term.read_until(r"Answer one\.[\s\S]*User: ")
+        term.type("two\n")
+        term.read_until(r"Run dangerous\(path='b'\)\?")
+        term.type("y\n")
+        term.read_until(r"Answer two\.[\s\S]*User: ")
+        term.type("three\n")
+        term.read_until(r"Run dangerous\(path='c'\)\?")
+        term.type("a\n")
+        term.read_until(r"Answer three\.[\s\S]*User: ")
+        term.type("four\n")  # always: no question this time
+        screen = term.read_until(r"Answer four\.[\s\S]*User: ")
+        assert "Run dangerous(path='d')" not in screen
+        term.type("exit\n")
+        assert term.wait() == 0
+    finally:
+        term.close()
+    results = [chat_server.requests[n].messages[-1]["content"] for n in (1, 3, 5, 7)]
+    assert results[0].startswith("Error:") and "denied" in results[0]
+    assert results[1:] == ["deleted b", "deleted c", "deleted d"]
+
+
+def test_ctrl_c_stops_the_answer_keeps_it_and_returns_to_the_prompt(chat_server, terminal_env) -> None:
+    chat_server.script(text("tick " * 400, delay=0.03), text("Next answer."))
+    term = Terminal("chat", env=terminal_env)
+    try:
+        term.read_until("User: ")
+        term.type("count\n")
+        term.read_until("tick tick tick")
+        term.interrupt()
+        term.read_until(r"interrupted[\s\S]*User: ")
+        term.type("and now?\n")
+        term.read_until(r"Next answer\.[\s\S]*User: ")
+        term.interrupt()  # Ctrl-C at the prompt leaves
+        assert term.wait() == 0
+    finally:
+        term.close()
+    history = chat_server.requests[1].messages
+    assert history[2]["role"] == "assistant" and history[2]["content"].startswith("tick tick")
+    assert history[3] == {"role": "user", "content": "and now?"}
+
+
+def test_server_failure_keeps_the_session_open(chat_server, terminal_env) -> None:
+    from chatfn.testing import error
+
+    chat_server.script(error(404, "no such model"), text("Back again."))
+    term = Terminal("chat", env={**terminal_env, "CHATFN_CONFIG": ""}, columns=200)
+    try:
+        term.read_until("User: ")
+        term.type("hi\n")
+        term.read_until(r"HTTP 404[\s\S]*User: ")
+        term.type("retry\n")
+        term.read_until(r"Back again\.[\s\S]*User: ")
+        term.type("\n")
+        assert term.wait() == 0
+    finally:
+        term.close()
