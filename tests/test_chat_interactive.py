@@ -140,3 +140,27 @@ def test_server_failure_keeps_the_session_open(chat_server, terminal_env) -> Non
         assert term.wait() == 0
     finally:
         term.close()
+
+
+def test_line_history_survives_across_sessions(chat_server, terminal_env) -> None:
+    chat_server.script(text("Noted."), text("Again."))
+    first = Terminal("chat", env=terminal_env)
+    try:
+        first.read_until("User: ")
+        first.type("remember this line\n")
+        first.read_until(r"Noted\.[\s\S]*User: ")
+        first.type("exit\n")
+        assert first.wait() == 0
+    finally:
+        first.close()
+    second = Terminal("chat", env=terminal_env)
+    try:
+        second.read_until("User: ")
+        second.type("\x1b[A\x1b[A")  # Up twice: past 'exit' to the line before it
+        second.type("\n")
+        second.read_until(r"Again\.[\s\S]*User: ")
+        second.type("\n")
+        assert second.wait() == 0
+    finally:
+        second.close()
+    assert chat_server.requests[1].messages[-1] == {"role": "user", "content": "remember this line"}
