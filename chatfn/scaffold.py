@@ -2,6 +2,7 @@
 
 The package has one example tool registered through the ``register_tools`` hook,
 a pyproject with the ``chatfn`` entry point, tests that use :mod:`chatfn.testing`
+(loaded by ``pytest_plugins`` in the package's root ``conftest.py``)
 (the tool called directly, then called by a scripted model through the real CLI)
 and a README, so ``pip install -e .`` followed by ``pytest`` passes at once.
 """
@@ -70,6 +71,7 @@ def render_files(name: str) -> dict[str, str]:
         "pyproject.toml": _fill(PYPROJECT, values),
         f"{module}.py": _fill(MODULE, values),
         f"tests/test_{module}.py": _fill(TESTS, values),
+        "conftest.py": CONFTEST,
         "README.md": _fill(README, values),
         ".gitignore": "__pycache__/\n*.egg-info/\nbuild/\ndist/\n.pytest_cache/\n",
     }
@@ -142,6 +144,13 @@ def register_tools(register: Callable[..., Any], plugin_config: Mapping[str, Map
     register(word_count, needs_approval=bool(settings.get("approval", False)))
 '''
 
+# In the root conftest, so the kit is loaded (and assertion-rewritten) before any test imports it.
+CONFTEST = '''\
+"""chatfn's test kit: the fixtures chat_server, chatfn_env and run_chatfn (a scripted model and the real CLI)."""
+
+pytest_plugins = ["chatfn.testing"]
+'''
+
 TESTS = '''\
 """<<distribution>>: the tool called directly, then by a scripted model through the real CLI."""
 
@@ -157,8 +166,6 @@ import pytest
 from chatfn.testing import text, tool_calls
 
 import <<module>>
-
-pytest_plugins = ["chatfn.testing"]
 
 
 def registered_tools(config: dict[str, Any] | None = None) -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
@@ -246,6 +253,7 @@ pytest
 ```
 
 The tests call the tool directly, then run `chatfn chat` against a scripted model
-(`chatfn.testing`) that calls the tool, and check that its result reached the model and
-the answer was printed. Nothing leaves 127.0.0.1.
+that calls the tool, and check that its result reached the model and the answer was
+printed. The fixtures (`chat_server`, `chatfn_env`, `run_chatfn`) come from chatfn's
+test kit, loaded in `conftest.py`. Nothing leaves 127.0.0.1.
 """

@@ -70,6 +70,18 @@ class Terminal:
         """Press Ctrl-C: SIGINT to the process, as the terminal would send it."""
         self.process.send_signal(signal.SIGINT)
 
+    def exited_within(self, seconds: float) -> bool:
+        """Drain output for up to ``seconds``; True once the process has ended."""
+        deadline = time.monotonic() + seconds
+        while self.process.poll() is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.05)
+            if ready:
+                try:
+                    self.output += os.read(self.master, 65536).decode("utf-8", "replace")
+                except OSError:
+                    break
+        return self.process.poll() is not None
+
     def wait(self, timeout: float = 20.0) -> int:
         """Wait for the process to end, draining its output; return its exit code."""
         deadline = time.monotonic() + timeout
