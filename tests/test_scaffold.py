@@ -12,7 +12,6 @@ from typing import Any
 
 import pluggy
 import pytest
-from plugin_factory import make_plugin
 
 from chatfn import PROJECT_NAME, hookspecs
 from chatfn.errors import UsageError
@@ -85,26 +84,35 @@ def test_module_registers_its_tool_through_the_hook(parent: Path, monkeypatch: p
     assert schema["parameters"]["required"] == ["text"]
 
 
-def test_generated_tests_pass(tmp_path: Path) -> None:
-    """The package's own tests pass as generated, the scripted chat included."""
-    package = new_plugin("counter", tmp_path)  # tmp_path: the site folder goes beside it
-    # Installed the way pip would leave it: the module plus its entry point metadata on the path.
-    site = make_plugin(
-        tmp_path / "site",
-        (package / "chatfn_counter.py").read_text(encoding="utf-8"),
-        module="chatfn_counter",
-        distribution="chatfn-counter",
-        version="0.1.0",
-        entry_point="counter",
-    )
+def test_generated_package_installs_and_its_tests_pass(tmp_path: Path) -> None:
+    """`chatfn plugins new`, a real pip install into a throwaway folder, then the package's own tests."""
+
+    def chatfn(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "chatfn", *args], capture_output=True, text=True, timeout=180, check=False
+        )
+
+    created = chatfn("plugins", "new", "counter", "--dir", str(tmp_path))
+    assert created.returncode == 0, created.stderr
+    package = tmp_path / "chatfn-counter"
+    site = tmp_path / "site"
+    # Offline and into a folder of its own: no build isolation (which would fetch setuptools).
+    installed = chatfn("plugins", "install", "--no-deps", "--no-build-isolation", "--no-index",
+                       "--target", str(site), str(package))
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert any(site.glob("chatfn_counter-0.1.0.dist-info/entry_points.txt"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    env.pop("CHATFN_LOAD_PLUGINS")  # as on a user's machine: every installed plugin loads
+    listed = subprocess.run([sys.executable, "-m", "chatfn", "tools", "list"], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert "word_count" in listed.stdout and "counter" in listed.stdout, listed.stdout + listed.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "tests"],
         cwd=package,
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
