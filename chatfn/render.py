@@ -14,7 +14,15 @@ from dataclasses import asdict
 from typing import Any, TextIO
 
 from chatfn.assemble import Delta
-from chatfn.chat import Done, Event, Notice, ToolCallEvent, ToolResultEvent, Usage, UsageEvent
+from chatfn.chat import (
+    Done,
+    Event,
+    Notice,
+    ToolCallEvent,
+    ToolResultEvent,
+    Usage,
+    UsageEvent,
+)
 from chatfn.console import DIM, RED, YELLOW, style
 from chatfn.errors import ChatfnError
 

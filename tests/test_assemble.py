@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from streams import STREAM_NAMES, needs_streams, read_stream
 
 from chatfn.assemble import AssembledMessage, Delta, StreamAssembler, ToolCall
 from chatfn.errors import ProviderError
 from chatfn.sse import SSEDecoder
-from streams import STREAM_NAMES, needs_streams, read_stream
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:

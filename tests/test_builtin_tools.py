@@ -14,7 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chatfn.builtin_tools import WEATHER_SCHEMA, get_current_date, get_current_time, weather_from_config
+from chatfn.builtin_tools import (
+    WEATHER_SCHEMA,
+    get_current_date,
+    get_current_time,
+    weather_from_config,
+)
 from chatfn.config import Config
 from chatfn.plugins import load_tools
 

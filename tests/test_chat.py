@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from chatfn.testing import error, function_call, sse, text, tool_calls
-
 from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
 
+from chatfn.testing import error, function_call, sse, text, tool_calls
 
 FAKE_KEY = "sk-test-fake"
 

@@ -13,7 +13,6 @@ import pytest
 
 from chatfn.testing import error, raw, sse, text
 
-
 FAKE_KEY = "sk-test-fake"
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
 from terminal import Terminal
 
 from chatfn.testing import text, tool_calls
-
-from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
-
 
 
 @pytest.fixture

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 from chatfn.errors import LogError
-from chatfn.logstore import INTERRUPTED_RESULT, SCHEMA_VERSION, LogStore, default_log_path
+from chatfn.logstore import (
+    INTERRUPTED_RESULT,
+    SCHEMA_VERSION,
+    LogStore,
+    default_log_path,
+)
 
 WEATHER_CALLS = [
     {"id": "call_w", "type": "function", "function": {"name": "get_current_weather", "arguments": '{"city": "Reykjavík"}'}},

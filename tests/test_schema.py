@@ -7,7 +7,14 @@ from typing import Any, Literal, Optional
 
 import pytest
 
-from chatfn.schema import SchemaError, check_json_schema, check_schema_shape, function_schema, parse_docstring, validate_name
+from chatfn.schema import (
+    SchemaError,
+    check_json_schema,
+    check_schema_shape,
+    function_schema,
+    parse_docstring,
+    validate_name,
+)
 
 
 class Colour(enum.Enum):

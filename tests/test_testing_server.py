@@ -30,7 +30,6 @@ from chatfn.testing import (
     tool_calls,
 )
 
-
 USER = [{"role": "user", "content": "hello there"}]
 
 

@@ -80,7 +80,14 @@ def call_command(
 ) -> None:
     """Run a tool directly, without a model, and print its result."""
     from chatfn.config import load_config
-    from chatfn.toolrun import ArgumentError, invoke_tool, parse_arguments, tool_output_to_stderr, tool_timeout, validate_arguments
+    from chatfn.toolrun import (
+        ArgumentError,
+        invoke_tool,
+        parse_arguments,
+        tool_output_to_stderr,
+        tool_timeout,
+        validate_arguments,
+    )
 
     settings = load_config(config)
     tool, _ = _find(name, settings)

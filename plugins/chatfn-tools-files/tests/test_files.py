@@ -11,9 +11,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import chatfn_tools_files
+import pytest
 
 if importlib.util.find_spec("chatfn.testing") is not None:  # only the end-to-end test needs the kit
     pytest_plugins = ["chatfn.testing"]

@@ -9,12 +9,11 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
+import chatfn_tools_math
 import pytest
+from chatfn_tools_math import MAX_DIGITS
 from hypothesis import given
 from hypothesis import strategies as st
-
-import chatfn_tools_math
-from chatfn_tools_math import MAX_DIGITS
 
 if importlib.util.find_spec("chatfn.testing") is not None:  # only the end-to-end test needs the kit
     pytest_plugins = ["chatfn.testing"]

@@ -12,9 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import entry_points
 from typing import Any
 
-import pytest
-
 import chatfn_tools_web
+import pytest
 
 if importlib.util.find_spec("chatfn.testing") is not None:  # only the end-to-end test needs the kit
     pytest_plugins = ["chatfn.testing"]
