@@ -278,3 +278,25 @@ def test_legacy_functions_api(chat_server, run_chatfn, chat_plugin_env, tmp_path
     assert messages[-2]["function_call"]["name"] == "echo"
     assert messages[-1] == {"role": "function", "name": "echo", "content": "legacy"}
     assert result.stdout == "Legacy done.\n"
+
+
+def test_verbose_prints_token_usage(chat_server, run_chatfn) -> None:
+    chat_server.script(text("Counted."))
+    result = run_chatfn("chat", "-v", "count")
+    assert result.returncode == 0
+    assert "tokens:" in result.stderr and "prompt" in result.stderr and "Counted." not in result.stderr
+
+
+def test_the_chat_path_imports_the_sdk_only_when_it_talks_to_a_model() -> None:
+    """The interactive prompt must not wait for the openai SDK: nothing before the first request imports it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import chatfn.cli, chatfn.cli.chat_cmd, chatfn.chat, chatfn.interactive, chatfn.render, chatfn.approval\n"
+        "import chatfn.chatlog, chatfn.provider, chatfn.apierrors\n"
+        "print([m for m in sys.modules if m == 'openai' or m.startswith('openai.')])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
