@@ -144,8 +144,20 @@ class ChatSession:
             self._append({"role": "system", "content": self.endpoint.system_prompt})
 
     def send(self, text: str) -> Iterator[Event]:
-        """Send one user message and yield events until the model answers."""
+        """Send one user message and yield events until the model answers.
+
+        Ctrl-C may land in the consumer (while it renders) rather than in here; then this
+        generator is closed instead, and it keeps the history valid the same way. Close it
+        promptly (``contextlib.closing``) so that happens before the next message.
+        """
         self._append({"role": "user", "content": text})
+        try:
+            yield from self._rounds()
+        except (KeyboardInterrupt, GeneratorExit):
+            self._answer_pending_calls("interrupted by the user")
+            raise
+
+    def _rounds(self) -> Iterator[Event]:
         rounds = 0
         while True:
             message = yield from self._complete()
@@ -170,8 +182,10 @@ class ChatSession:
         assembler = StreamAssembler()
         decoder = SSEDecoder()
         started = time.perf_counter()
+        content_type = ""
         try:
             with self._open_stream() as response:
+                content_type = str(response.headers.get("content-type") or "")
                 for data in response.iter_bytes():
                     for chunk in decoder.feed(data):
                         yield from assembler.feed(chunk)
@@ -179,12 +193,13 @@ class ChatSession:
                         break
                 for chunk in decoder.finish():
                     yield from assembler.feed(chunk)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, GeneratorExit):
             self._keep_partial(assembler, started, interrupted=True)
             raise
         except ProviderError as error:
-            self._keep_partial(assembler, started, error=str(error))
-            raise
+            located = self._located(error)
+            self._keep_partial(assembler, started, error=str(located))
+            raise located from None
         except Exception as error:
             provider_error = self._translate(error)
             self._keep_partial(assembler, started, error=str(provider_error))
@@ -195,6 +210,12 @@ class ChatSession:
                 f"{self.endpoint.describe()}: the stream ended before the answer was complete",
                 hint="the answer so far is kept; try again",
             )
+            if "event-stream" not in content_type and not (message.content or message.tool_calls):
+                error = ProviderError(
+                    f"{self.endpoint.describe()}: the server answered with "
+                    f"{content_type.split(';')[0] or 'an untyped body'} instead of an event stream",
+                    hint="check base_url: it may point at a web page, or a proxy answered instead",
+                )
             self._keep_partial(assembler, started, error=str(error))
             raise error
         self._append(
@@ -242,6 +263,16 @@ class ChatSession:
             kwargs["extra_body"] = dict(self.endpoint.params)
         return kwargs
 
+    def _located(self, error: ProviderError) -> ProviderError:
+        """A stream error (from the decoder or assembler) naming the endpoint, with the key scrubbed."""
+        from chatfn.apierrors import scrub
+
+        where = self.endpoint.describe()
+        message = scrub(error.message, self.endpoint)
+        if not message.startswith(where):
+            message = f"{where}: {message}"
+        return ProviderError(message, hint=error.hint)
+
     def _translate(self, error: Exception) -> ChatfnError:
         from chatfn.apierrors import from_sdk_error
 
@@ -276,7 +307,7 @@ class ChatSession:
                 calls, self.tools, self.options.tool_settings, approve=self.options.approve
             )
         except KeyboardInterrupt:
-            self._answer_unrun(message, "interrupted by the user")
+            self._answer_pending_calls("interrupted by the user")
             raise
         for outcome in outcomes:
             self._append(
@@ -290,6 +321,25 @@ class ChatSession:
         """Answer calls that will not run, so the history stays valid for the next request."""
         for call in message.tool_calls:
             self._append(self._result_message(message, call, f"Error: {reason}"), error=reason)
+
+    def _answer_pending_calls(self, reason: str) -> None:
+        """Answer the last assistant message's calls that have no result yet, if any."""
+        answered: set[str] = set()
+        for message in reversed(self.messages):
+            if message.get("role") in ("tool", "function"):
+                answered.add(message.get("tool_call_id") or message.get("name") or "")
+                continue
+            if message.get("role") != "assistant":
+                return
+            if message.get("function_call") and not answered:
+                name = message["function_call"].get("name", "")
+                self._append({"role": "function", "name": name, "content": f"Error: {reason}"}, error=reason)
+            for call in message.get("tool_calls") or []:
+                if call.get("id") not in answered:
+                    self._append(
+                        {"role": "tool", "tool_call_id": call.get("id"), "content": f"Error: {reason}"}, error=reason
+                    )
+            return
 
     @staticmethod
     def _result_message(message: AssembledMessage, call: ToolCall, content: str) -> dict[str, Any]:

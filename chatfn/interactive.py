@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from contextlib import closing
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,8 +106,9 @@ def run_interactive(
             sys.stdout.write("\nAssistant: ")
             sys.stdout.flush()
             try:
-                for event in session.send(line):
-                    renderer.event(event)
+                with closing(session.send(line)) as events:
+                    for event in events:
+                        renderer.event(event)
             except KeyboardInterrupt:
                 renderer.interrupted()
             except ChatfnError as error:

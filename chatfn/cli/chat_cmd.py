@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -75,8 +76,9 @@ def chat(
 
 def _answer_once(session: Any, renderer: Any, text: str) -> None:
     try:
-        for event in session.send(text):
-            renderer.event(event)
+        with closing(session.send(text)) as events:
+            for event in events:
+                renderer.event(event)
     except KeyboardInterrupt:
         renderer.interrupted()
         raise typer.Exit(EXIT_INTERRUPTED) from None
