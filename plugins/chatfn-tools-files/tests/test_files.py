@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import subprocess
-import sys
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import chatfn_tools_files
 import pytest
 
-if importlib.util.find_spec("chatfn.testing") is not None:  # only the end-to-end test needs the kit
-    pytest_plugins = ["chatfn.testing"]
+pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the run_chatfn fixture
 
 
 def load_tools(config: dict[str, Any]) -> dict[str, Callable[..., Any]]:
@@ -214,14 +209,8 @@ def test_read_only(tools: dict[str, Callable[..., Any]], workspace: Path) -> Non
 
 
 def _chat_kit(request: pytest.FixtureRequest) -> tuple[Any, Any, Any]:
-    testing = pytest.importorskip("chatfn.testing")
-    if not hasattr(testing, "ScriptedServer"):
-        pytest.skip("chatfn.testing has no ScriptedServer yet")
-    probe = subprocess.run([sys.executable, "-m", "chatfn", "chat", "--help"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip("`chatfn chat` is not available yet")
-    if "files" not in {entry.name for entry in entry_points(group="chatfn")}:
-        pytest.skip("chatfn-tools-files is not installed (pip install -e plugins/chatfn-tools-files)")
+    from chatfn import testing
+
     return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("run_chatfn")
 
 

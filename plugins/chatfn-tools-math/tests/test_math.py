@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import sys
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any
 
 import chatfn_tools_math
@@ -15,8 +11,7 @@ from chatfn_tools_math import MAX_DIGITS
 from hypothesis import given
 from hypothesis import strategies as st
 
-if importlib.util.find_spec("chatfn.testing") is not None:  # only the end-to-end test needs the kit
-    pytest_plugins = ["chatfn.testing"]
+pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the run_chatfn fixture
 
 
 def load_tools() -> dict[str, Callable[..., str]]:
@@ -184,14 +179,8 @@ def test_unit_conversion_errors() -> None:
 
 
 def _chat_kit(request: pytest.FixtureRequest) -> tuple[Any, Any, Any]:
-    testing = pytest.importorskip("chatfn.testing")
-    if not hasattr(testing, "ScriptedServer"):
-        pytest.skip("chatfn.testing has no ScriptedServer yet")
-    probe = subprocess.run([sys.executable, "-m", "chatfn", "chat", "--help"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip("`chatfn chat` is not available yet")
-    if "math" not in {entry.name for entry in entry_points(group="chatfn")}:
-        pytest.skip("chatfn-tools-math is not installed (pip install -e plugins/chatfn-tools-math)")
+    from chatfn import testing
+
     return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("run_chatfn")
 
 

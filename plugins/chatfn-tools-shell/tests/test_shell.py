@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import chatfn_tools_shell
 import pytest
 
-if importlib.util.find_spec("chatfn.testing") is not None:  # only the end-to-end test needs the kit
-    pytest_plugins = ["chatfn.testing"]
+pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the run_chatfn fixture
 
 PY = sys.executable
 
@@ -161,14 +157,8 @@ def test_bad_settings_are_refused(config: dict[str, Any], message: str) -> None:
 
 
 def _chat_kit(request: pytest.FixtureRequest) -> tuple[Any, Any, Any]:
-    testing = pytest.importorskip("chatfn.testing")
-    if not hasattr(testing, "ScriptedServer"):
-        pytest.skip("chatfn.testing has no ScriptedServer yet")
-    probe = subprocess.run([sys.executable, "-m", "chatfn", "chat", "--help"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip("`chatfn chat` is not available yet")
-    if "shell" not in {entry.name for entry in entry_points(group="chatfn")}:
-        pytest.skip("chatfn-tools-shell is not installed (pip install -e plugins/chatfn-tools-shell)")
+    from chatfn import testing
+
     return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("run_chatfn")
 
 

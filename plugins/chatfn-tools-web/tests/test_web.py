@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib.metadata import entry_points
 from typing import Any
 
 import chatfn_tools_web
 import pytest
 
-if importlib.util.find_spec("chatfn.testing") is not None:  # only the end-to-end test needs the kit
-    pytest_plugins = ["chatfn.testing"]
+pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the run_chatfn fixture
 
 PAGE = b"""<!doctype html><html><head><title>Test  Page</title>
 <style>body { color: red }</style><script>var secret = "do not show";</script></head>
@@ -260,14 +255,8 @@ def test_bad_settings_are_refused(config: dict[str, Any], message: str) -> None:
 
 
 def _chat_kit(request: pytest.FixtureRequest) -> tuple[Any, Any, Any]:
-    testing = pytest.importorskip("chatfn.testing")
-    if not hasattr(testing, "ScriptedServer"):
-        pytest.skip("chatfn.testing has no ScriptedServer yet")
-    probe = subprocess.run([sys.executable, "-m", "chatfn", "chat", "--help"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip("`chatfn chat` is not available yet")
-    if "web" not in {entry.name for entry in entry_points(group="chatfn")}:
-        pytest.skip("chatfn-tools-web is not installed (pip install -e plugins/chatfn-tools-web)")
+    from chatfn import testing
+
     return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("run_chatfn")
 
 
