@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -171,3 +172,49 @@ def test_chat_runs_a_command(request: pytest.FixtureRequest) -> None:
     [tool_message] = [m for m in chat_server.requests[1].messages if m["role"] == "tool"]
     assert tool_message["content"].startswith("exit code: 0 (")
     assert "--- stdout ---\nhello $USER\n--- stderr ---\n(empty)" in tool_message["content"]
+
+
+def test_chat_without_a_terminal_runs_only_allow_listed_commands(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    testing, chat_server, run_chatfn = _chat_kit(request)
+    config = tmp_path / "config.toml"
+    config.write_text('[plugins.shell]\nallow = ["echo"]\n')
+    chat_server.script(
+        testing.tool_calls(("run_command", {"command": "echo allowed"}), ("run_command", {"command": "touch created"})),
+        testing.text("One of two."),
+    )
+    result = run_chatfn("chat", "go", env={"CHATFN_LOAD_PLUGINS": "shell", "CHATFN_CONFIG": str(config)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    allowed, denied = [m["content"] for m in chat_server.requests[1].messages if m["role"] == "tool"]
+    assert "allowed" in allowed and allowed.startswith("exit code: 0")
+    assert denied.startswith("Error:") and "denied" in denied
+    assert not (tmp_path / "created").exists()
+
+
+def test_chat_in_a_terminal_asks_before_running(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    import pty
+    import select
+
+    testing, chat_server, _ = _chat_kit(request)
+    env = {**request.getfixturevalue("chatfn_env"), "CHATFN_LOAD_PLUGINS": "shell"}
+    chat_server.script(testing.tool_calls(("run_command", {"command": "touch created"})), testing.text("Made it."))
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatfn", "chat", "make a file"],
+        stdin=slave, stdout=slave, stderr=slave, env=env, cwd=tmp_path,
+    )
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"Run run_command" not in screen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                screen += os.read(master, 4096)
+        assert b"Run run_command(command='touch created')?" in screen, screen
+        os.write(master, b"y\n")
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    assert (tmp_path / "created").exists()
+    assert chat_server.requests[1].messages[-1]["content"].startswith("exit code: 0")
