@@ -469,3 +469,14 @@ def test_public_names_are_exported() -> None:
 
     assert all(hasattr(kit, name) for name in kit.__all__)
     assert all(callable(getattr(kit, name)) for name in ("text", "tool_calls", "function_call", "sse", "raw", "error"))
+
+
+def test_all_is_honest() -> None:
+    """Every name in chatfn.testing.__all__ exists, and every public builder is listed."""
+    import chatfn.testing as kit
+
+    assert all(hasattr(kit, name) for name in kit.__all__)
+    public = {name for name in vars(kit) if not name.startswith("_") and callable(getattr(kit, name))}
+    fixtures = {"chat_server", "chatfn_env", "run_chatfn"}
+    imported_modules = {"Iterator", "Mapping", "Path", "subprocess"}
+    assert public - fixtures - imported_modules <= set(kit.__all__)
