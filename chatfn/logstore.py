@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from chatfn.errors import LogError
+from chatfn.logschema import LOG_DB_ENV, SCHEMA_VERSION, migrate
 
 __all__ = [
     "LOG_DB_ENV",
@@ -36,68 +37,10 @@ __all__ = [
     "default_log_path",
 ]
 
-LOG_DB_ENV = "CHATFN_LOG_DB"
 BUSY_TIMEOUT_MS = 10_000
 TITLE_CHARS = 60
 INTERRUPTED_RESULT = "Error: chatfn stopped before this tool call finished"
 
-# Text searched for a message's tool calls: each call's name and arguments (not its
-# JSON keys, or "function" would match every call), and a tool result's name.
-_TOOL_TEXT = """coalesce({row}.name, '') || ' ' || coalesce((
-    SELECT group_concat(coalesce(json_extract(value, '$.function.name'), '') || ' '
-                        || coalesce(json_extract(value, '$.function.arguments'), ''), ' ')
-    FROM json_each({row}.tool_calls)), '')"""
-
-# Ordered; migration N brings a database from user_version N-1 to N. Never edit one
-# that has shipped: append a new one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: conversations and their messages
-        """CREATE TABLE conversations (
-            id TEXT PRIMARY KEY,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            activity INTEGER NOT NULL,
-            model TEXT,
-            provider TEXT,
-            profile TEXT,
-            title TEXT
-        )""",
-        """CREATE TABLE messages (
-            id INTEGER PRIMARY KEY,
-            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-            seq INTEGER NOT NULL,
-            role TEXT NOT NULL,
-            content TEXT,
-            tool_calls TEXT,
-            tool_call_id TEXT,
-            name TEXT,
-            created_at TEXT NOT NULL,
-            model TEXT,
-            duration_ms INTEGER,
-            usage TEXT,
-            interrupted INTEGER NOT NULL DEFAULT 0,
-            error TEXT,
-            message TEXT NOT NULL,
-            UNIQUE (conversation_id, seq)
-        )""",
-        "CREATE INDEX conversations_activity ON conversations(activity)",
-    ),
-    (  # 2: full-text search over content, tool call names/arguments and tool results
-        "CREATE VIRTUAL TABLE messages_fts USING fts5(content, tools, tokenize = 'unicode61 remove_diacritics 2')",
-        f"""CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-            INSERT INTO messages_fts(rowid, content, tools) VALUES (new.id, new.content, {_TOOL_TEXT.format(row='new')});
-        END""",
-        """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-            DELETE FROM messages_fts WHERE rowid = old.id;
-        END""",
-        f"""CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, tool_calls, name ON messages BEGIN
-            DELETE FROM messages_fts WHERE rowid = old.id;
-            INSERT INTO messages_fts(rowid, content, tools) VALUES (new.id, new.content, {_TOOL_TEXT.format(row='new')});
-        END""",
-        f"INSERT INTO messages_fts(rowid, content, tools) SELECT id, content, {_TOOL_TEXT.format(row='messages')} FROM messages",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def default_log_path(config_log_path: str | None = None) -> Path:
@@ -183,7 +126,7 @@ class LogStore:
             connection.execute("PRAGMA journal_mode = WAL").fetchone()
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("PRAGMA foreign_keys = ON")
-            _migrate(connection, path)
+            migrate(connection, path)
         except (sqlite3.Error, OSError) as error:
             if connection is not None:
                 connection.close()
@@ -370,31 +313,6 @@ _NEXT_ACTIVITY = "SELECT coalesce(max(activity), 0) + 1 FROM conversations"
 _SUMMARY_SQL = """SELECT c.id, c.created_at, c.updated_at, c.model, c.provider, c.profile, c.title,
        (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)
 FROM conversations c"""
-
-
-def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    """Bring the schema up to date in one transaction; refuse a log from a newer chatfn."""
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
-        return
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        version = connection.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
-        if version > SCHEMA_VERSION:
-            raise LogError(
-                f"conversation log {path} was written by a newer chatfn "
-                f"(schema version {version}, this chatfn knows up to {SCHEMA_VERSION})",
-                hint=f"upgrade chatfn, or set {LOG_DB_ENV} to another file",
-            )
-        for number in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[number - 1]:
-                connection.execute(statement)
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
 
 
 def fts_query(text: str) -> str:
