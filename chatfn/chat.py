@@ -118,6 +118,8 @@ class ChatSession:
     ) -> None:
         self.endpoint = endpoint
         self.tools = {tool.name: tool for tool in tools}
+        self._tool_definitions = [tool.openai_tool() for tool in self.tools.values()]
+        self._functions = [tool.openai_function() for tool in self.tools.values()]
         self.options = options or ChatOptions()
         self.usage = Usage()
         self.log = log
@@ -252,15 +254,22 @@ class ChatSession:
             return create(**kwargs)
 
     def _request(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": self.endpoint.model, "messages": self.messages, "stream": True}
+        """Arguments for ``create``; the history travels in ``extra_body``.
+
+        The SDK walks every message with its type hints before sending (its
+        ``maybe_transform``), which for plain JSON messages changes nothing but costs
+        time in proportion to the history: a second per request at a few hundred turns
+        (bench/soak.py). ``extra_body`` is merged into the JSON as it is, after that
+        walk, so the same bytes go out without the cost.
+        """
+        kwargs: dict[str, Any] = {"model": self.endpoint.model, "messages": [], "stream": True}
         if self.tools:
             if self.endpoint.api == "functions":
-                kwargs["functions"] = [tool.openai_function() for tool in self.tools.values()]
+                kwargs["functions"] = self._functions
                 kwargs["function_call"] = "auto"
             else:
-                kwargs["tools"] = [tool.openai_tool() for tool in self.tools.values()]
-        if self.endpoint.params:
-            kwargs["extra_body"] = dict(self.endpoint.params)
+                kwargs["tools"] = self._tool_definitions
+        kwargs["extra_body"] = {**self.endpoint.params, "messages": self.messages}
         return kwargs
 
     def _located(self, error: ProviderError) -> ProviderError:
