@@ -1,0 +1,370 @@
+"""The fault matrix of docs/reliability.md: faults not shown elsewhere, through the real CLI.
+
+Each server fault runs as the second turn of a logged conversation (``--continue``),
+so the test also shows that nothing already complete is lost from the log.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import termios
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
+from terminal import Terminal, plain
+
+from chatfn.logstore import LogStore, LoggedMessage
+from chatfn.testing import ScriptedServer, error, raw, sse, text, tool_calls
+
+EARLIER = [
+    {"role": "system", "content": "You are a helpful AI assistant."},
+    {"role": "user", "content": "earlier question"},
+    {"role": "assistant", "content": "earlier answer"},
+]
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def one_error_line(stderr: str) -> str:
+    """The single ``error:`` line; fails on a traceback or a second error line."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def fast_config(tmp_path: Path, base_url: str, **settings: object) -> Path:
+    """A profile pointing at ``base_url`` with no retries (and any other settings)."""
+    lines = ['default_profile = "t"', "[profiles.t]", f'base_url = "{base_url}"', 'model = "test-model"']
+    for key, value in {"max_retries": 0, **settings}.items():
+        lines.append(f"{key} = {json.dumps(value)}")
+    path = tmp_path / "fault.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {"id": "c", "object": "chat.completion.chunk", "model": "test-model",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+@pytest.fixture
+def log_path(chatfn_env: dict[str, str]) -> Path:
+    return Path(chatfn_env["CHATFN_LOG_DB"])
+
+
+def seed_log(path: Path) -> str:
+    """One complete earlier turn in the log; returns its conversation id."""
+    with LogStore.open(path) as store:
+        cid = store.new_conversation(model="test-model", provider="openai", profile="t")
+        for message in EARLIER:
+            store.add_message(cid, message)
+    return cid
+
+
+def logged(path: Path, cid: str | None = None) -> list[LoggedMessage]:
+    with LogStore.open(path) as store:
+        return store.conversation(cid or store.latest_conversation_id()).messages
+
+
+@pytest.fixture(scope="module")
+def self_signed_tls() -> Iterator[str]:
+    """``https://127.0.0.1:PORT/v1`` served with a certificate no client trusts (openssl CLI)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is not available to make a certificate")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        key, cert = Path(folder) / "key.pem", Path(folder) / "cert.pem"
+        subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
+            check=True, capture_output=True,
+        )
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        listener = socket.create_server(("127.0.0.1", 0))
+        stop = threading.Event()
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except OSError:
+                    return
+                try:
+                    with context.wrap_socket(connection, server_side=True) as tls:
+                        tls.recv(1)
+                except (OSError, ssl.SSLError):
+                    pass  # the client refuses our certificate: that is the point
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield f"https://127.0.0.1:{listener.getsockname()[1]}/v1"
+        finally:
+            stop.set()
+            listener.close()
+
+
+# -- server faults: one line, exit 1, the log keeps the earlier turn and the new question ----------
+
+SERVER_FAULTS: dict[str, tuple[Any, str, str | None]] = {
+    # name: (scripted response or base_url kind, words in the error line, partial answer kept)
+    "connection-refused": ("refused", "cannot reach", None),
+    "dns-failure": ("dns", "cannot reach http://chatfn-test.invalid/v1", None),
+    "tls-plain-http-port": ("tls-plain", "cannot reach https://127.0.0.1", None),
+    "tls-untrusted-certificate": ("tls-cert", "CERTIFICATE_VERIFY_FAILED", None),
+    "401": (error(401, "Incorrect API key provided."), "HTTP 401", None),
+    "403": (error(403, "not allowed"), "HTTP 403", None),
+    "404": (error(404, "no such model"), "HTTP 404", None),
+    "429-without-retry-after": (error(429, "Rate limit reached."), "HTTP 429", None),
+    "500": (error(500, "boom"), "HTTP 500", None),
+    "html-error-page": (
+        raw(b"<html><body><h1>502 Bad Gateway</h1></body></html>", status=502, headers={"Content-Type": "text/html"}),
+        "HTML page instead of JSON", None,
+    ),
+    "html-page-with-200": (
+        raw(b"<!doctype html><html><body>Sign in to the proxy</body></html>", headers={"Content-Type": "text/html"}),
+        "text/html instead of an event stream", None,
+    ),
+    "stall-past-read-timeout": (text("slow answer here", stall_after=3), "test-model", "slow"),
+    "dropped-mid-stream": (text("one two three four five six", drop_after=3), "mid-stream", "one two"),
+    "malformed-json-chunk": (sse([chunk({"content": "Partial"}), "{not json"]), "malformed chunk", "Partial"),
+    "chunk-of-unknown-shape": (
+        sse([chunk({"content": "Partial"}), {"choices": ["not a choice"]}]), "unexpected shape", "Partial",
+    ),
+    "no-done-no-finish-reason": (sse([chunk({"content": "Half"})], done=False), "ended before", "Half"),
+    "error-object-in-stream": (
+        sse([chunk({"content": "Partial"}), {"error": {"message": "model overloaded"}}]), "model overloaded", "Partial",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(SERVER_FAULTS))
+def test_server_fault_is_one_line_exit_1_and_the_log_keeps_what_was_complete(
+    fault: str, chat_server: ScriptedServer, run_chatfn, log_path: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    scripted, words, partial = SERVER_FAULTS[fault]
+    base_url = {
+        "refused": f"http://127.0.0.1:{closed_port()}/v1",
+        "dns": "http://chatfn-test.invalid/v1",
+        "tls-plain": chat_server.base_url.replace("http://", "https://"),
+    }.get(scripted) if isinstance(scripted, str) else chat_server.base_url
+    if scripted == "tls-cert":
+        base_url = request.getfixturevalue("self_signed_tls")
+    if not isinstance(scripted, str):
+        chat_server.script(scripted)
+    cid = seed_log(log_path)
+    config = fast_config(tmp_path, base_url, timeout=1.0)
+    result = run_chatfn("chat", "--config", str(config), "--continue", "the new question")
+    assert result.returncode == 1, result.stderr
+    line = one_error_line(result.stderr)
+    assert words in line, line
+    assert "test-model" in line and base_url.split("/v1")[0] in line  # names the endpoint and the model
+    if not isinstance(scripted, str):
+        assert chat_server.requests[0].messages == [*EARLIER, {"role": "user", "content": "the new question"}]
+    rows = logged(log_path, cid)
+    assert [row.message for row in rows[:4]] == [*EARLIER, {"role": "user", "content": "the new question"}]
+    if partial is None:
+        assert len(rows) == 4
+    else:
+        assert len(rows) == 5 and rows[4].message["content"].startswith(partial)
+        assert rows[4].error is not None and "test-model" in rows[4].error
+
+
+def test_dns_failure_needs_no_network(run_chatfn, tmp_path: Path) -> None:
+    """A name under .invalid never resolves (RFC 6761): the failure is the resolver's, not a timeout."""
+    config = fast_config(tmp_path, "http://chatfn-test.invalid/v1", timeout=30.0)
+    started = time.monotonic()
+    result = run_chatfn("chat", "--config", str(config), "hi", timeout=25)
+    assert result.returncode == 1
+    line = one_error_line(result.stderr)
+    assert "no answer within" not in line  # it failed to resolve, it did not wait out the timeout
+    assert time.monotonic() - started < 25
+
+
+def test_429_without_retry_after_is_retried_with_backoff(chat_server, run_chatfn, tmp_path: Path) -> None:
+    no_retry_after = error(429, "Rate limit reached.")
+    assert "retry-after" not in {name.lower() for name in no_retry_after.headers}
+    chat_server.script(no_retry_after, text("Got through."))
+    config = fast_config(tmp_path, chat_server.base_url, max_retries=1)
+    result = run_chatfn("chat", "--config", str(config), "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Got through.\n" and len(chat_server.requests) == 2
+
+
+def test_unknown_but_harmless_chunks_are_ignored(chat_server, run_chatfn) -> None:
+    chat_server.script(sse([
+        {"foo": 1},
+        {"id": "c", "choices": []},
+        chunk({"role": "assistant", "content": "Fine", "some_new_field": {"x": [1]}}),
+        {**chunk({"content": " anyway."}), "system_fingerprint": None, "unknown": "yes"},
+        chunk({}, "stop"),
+    ]))
+    result = run_chatfn("chat", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Fine anyway.\n" and result.stderr == ""
+
+
+def test_finish_reason_without_done_is_a_complete_answer(chat_server, run_chatfn, log_path: Path) -> None:
+    chat_server.script(sse([chunk({"content": "All here."}), chunk({}, "stop")], done=False))
+    result = run_chatfn("chat", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "All here.\n"
+    last = logged(log_path)[-1]
+    assert last.message == {"role": "assistant", "content": "All here."} and last.error is None
+
+
+# -- model faults ----------------------------------------------------------------------------------
+
+
+def test_fifty_tool_calls_in_one_response(chat_server, run_chatfn, chat_plugin_env, log_path: Path) -> None:
+    chat_server.script(tool_calls(*[("echo", {"text": f"n{n}"}) for n in range(50)]), text("Fifty."))
+    result = run_chatfn("chat", "many", env=chat_plugin_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Fifty.\n" and result.stderr.count("⚙ echo") == 50
+    messages = chat_server.requests[1].messages
+    ids = [call["id"] for call in messages[-51]["tool_calls"]]
+    answers = messages[-50:]
+    assert [m["tool_call_id"] for m in answers] == ids and len(set(ids)) == 50
+    assert [m["content"] for m in answers] == [f"n{n}" for n in range(50)]
+    assert [row.role for row in logged(log_path)].count("tool") == 50
+
+
+@pytest.mark.parametrize("name", ["rm -rf;", "../../etc/passwd\n名前"])
+def test_a_tool_name_no_tool_may_have(chat_server, run_chatfn, chat_plugin_env, name: str) -> None:
+    chat_server.script(tool_calls((name, {}), ("echo", {"text": "still runs"})), text("Recovered."))
+    result = run_chatfn("chat", "--json", "go", env=chat_plugin_env)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    results = [event for event in events if event["type"] == "tool_result"]
+    assert results[0]["ok"] is False and results[1]["content"] == "still runs"
+    answers = chat_server.requests[1].messages[-2:]
+    assert answers[0]["content"].startswith("Error: ") and answers[1]["content"] == "still runs"
+    assert "Traceback" not in result.stderr
+
+
+def test_one_megabyte_of_arguments(chat_server, run_chatfn, chat_plugin_env, log_path: Path) -> None:
+    big = "a" * 1_000_000
+    chat_server.script(tool_calls(("echo", {"text": big})), text("Big done."))
+    result = run_chatfn("chat", "--json", "big", env=chat_plugin_env)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    call = next(event for event in events if event["type"] == "tool_call")
+    assert json.loads(call["arguments"]) == {"text": big}
+    tool_result = chat_server.requests[1].messages[-1]["content"]
+    assert len(tool_result) < 25_000 and "truncated" in tool_result  # capped, with a note to the model
+    assistant = next(row for row in logged(log_path) if row.message.get("tool_calls"))
+    assert json.loads(assistant.message["tool_calls"][0]["function"]["arguments"]) == {"text": big}
+
+
+def test_a_model_that_calls_tools_forever_leaves_a_valid_history(
+    chat_server, run_chatfn, chat_plugin_env, log_path: Path
+) -> None:
+    chat_server.script(*[tool_calls(("echo", {"text": str(n)})) for n in range(4)], text("Resumed fine."))
+    result = run_chatfn("chat", "--max-rounds", "3", "loop", env=chat_plugin_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("stopped after 3 rounds") == 1 and len(chat_server.requests) == 4
+    last = logged(log_path)[-1].message
+    assert last["role"] == "tool" and "not run" in last["content"]  # every call answered
+    assert run_chatfn("chat", "--continue", "and now?", env=chat_plugin_env).returncode == 0
+    assert chat_server.requests[4].messages[-2] == last
+
+
+# -- config and input ----------------------------------------------------------------------------
+
+
+def test_a_missing_environment_variable_is_one_line_exit_2(run_chatfn, chat_server, tmp_path: Path) -> None:
+    config = tmp_path / "team.toml"
+    config.write_text(
+        f'[profiles.t]\nbase_url = "{chat_server.base_url}"\nmodel = "m"\napi_key_env = "TEAM_KEY"\n', encoding="utf-8"
+    )
+    result = run_chatfn("chat", "--config", str(config), "hi", env={"TEAM_KEY": None})
+    assert result.returncode == 2 and result.stdout == ""
+    assert "$TEAM_KEY is not set" in one_error_line(result.stderr)
+    azure = run_chatfn("chat", "hi", env={"OPENAI_BASE_URL": None, "CHATFN_MODEL": None, "AZURE_OPENAI_ENDPOINT": chat_server.url})
+    assert azure.returncode == 2 and "AZURE_OPENAI_CHAT_DEPLOYMENT" in one_error_line(azure.stderr)
+    assert chat_server.requests == []
+
+
+def test_a_one_megabyte_piped_prompt(chat_server, run_chatfn, log_path: Path) -> None:
+    prompt = "word " * 200_000 + "é\n"
+    chat_server.script(text("Read it all."))
+    result = run_chatfn("chat", input=prompt)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Read it all.\n"
+    assert chat_server.requests[0].messages[-1]["content"] == prompt
+    assert logged(log_path)[1].message["content"] == prompt
+
+
+@pytest.fixture
+def terminal_env(chatfn_env: dict[str, str]) -> dict[str, str]:
+    return {**chatfn_env, "TERM": "xterm-256color"}
+
+
+def test_terminal_closed_sighup_mid_answer(chat_server, terminal_env, log_path: Path) -> None:
+    chat_server.script(text("First."), text("tick " * 400, delay=0.03))
+    term = Terminal("chat", env=terminal_env)
+    try:
+        term.read_until("User: ")
+        term.type("one\n")
+        term.read_until(r"First\.[\s\S]*User: ")
+        term.type("two\n")
+        term.read_until("tick tick tick")
+        term.process.send_signal(signal.SIGHUP)
+        code = term.wait(timeout=10)
+    finally:
+        term.close()
+    # The process ends as a Unix program does on hang-up (exit status 129 in a shell).
+    assert code == -signal.SIGHUP
+    assert "Traceback" not in plain(term.output)
+    rows = [row.message for row in logged(log_path)]
+    assert rows[:4] == [
+        {"role": "system", "content": "You are a helpful AI assistant."},
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": "First."},
+        {"role": "user", "content": "two"},
+    ]
+
+
+def test_terminal_resized_mid_answer(chat_server, terminal_env, log_path: Path) -> None:
+    answer = "tick " * 150
+    chat_server.script(text(answer, delay=0.01), text("After."))
+    term = Terminal("chat", env=terminal_env)
+    try:
+        term.read_until("User: ")
+        term.type("count\n")
+        term.read_until("tick tick tick")
+        for columns in (40, 160, 60):
+            fcntl.ioctl(term.master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
+            term.process.send_signal(signal.SIGWINCH)
+            time.sleep(0.1)
+        term.read_until(r"tick\s*\n[\s\S]*User: ", timeout=30)
+        term.type("more\n")
+        term.read_until(r"After\.[\s\S]*User: ")
+        term.type("\n")
+        assert term.wait() == 0
+    finally:
+        term.close()
+    assert "Traceback" not in plain(term.output)
+    rows = [row.message for row in logged(log_path)]
+    assert rows[2] == {"role": "assistant", "content": answer}
+    assert chat_server.requests[1].messages[2] == rows[2]
