@@ -48,7 +48,20 @@ def warning(message: str) -> None:
 
 def error_line(message: str, *, hint: str | None = None) -> None:
     """The one line an error gets on stderr, with an optional hint after it."""
-    line = style("error: ", RED + BOLD) + " ".join(message.split("\n"))
-    if hint:
-        line += f" ({hint})"
-    status(line)
+    text = " ".join(message.split("\n")) + (f" ({hint})" if hint else "")
+    status(style("error: ", RED + BOLD) + scrub_secrets(text))
+
+
+SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+
+
+def scrub_secrets(text: str) -> str:
+    """``text`` without the value of any secret-looking environment variable.
+
+    A last line of defence for messages built from exceptions chatfn did not raise
+    itself (a plugin's, a library's), which may quote a key they were given.
+    """
+    for name, value in os.environ.items():
+        if len(value) >= 8 and any(word in name.upper() for word in SECRET_WORDS) and value in text:
+            text = text.replace(value, "***")
+    return text

@@ -11,6 +11,9 @@ next step) and maps to an exit code::
     ├── ProviderError        1  the model server failed: connection, HTTP status, bad stream
     ├── LogError             1  the conversation log cannot be opened or written
     └── Interrupted        130  the user pressed Ctrl-C
+
+    KeyboardInterrupt
+    └── HangUp             130  the terminal went away (SIGHUP): an interrupt that also ends a session
 """
 
 from __future__ import annotations
@@ -67,3 +70,7 @@ class Interrupted(ChatfnError):
     """The user interrupted with Ctrl-C."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class HangUp(KeyboardInterrupt):
+    """The terminal was closed (SIGHUP): stop like Ctrl-C, keep what arrived, and leave."""

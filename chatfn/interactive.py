@@ -15,7 +15,7 @@ from pathlib import Path
 
 from chatfn.chat import ChatSession
 from chatfn.console import status
-from chatfn.errors import ChatfnError
+from chatfn.errors import ChatfnError, HangUp
 from chatfn.render import PlainRenderer
 
 HELP = """\
@@ -95,6 +95,8 @@ def run_interactive(
         while True:
             try:
                 line = reader.read("User: ")
+            except HangUp:
+                raise
             except (EOFError, KeyboardInterrupt):
                 sys.stdout.write("\n")
                 return
@@ -109,6 +111,8 @@ def run_interactive(
                 with closing(session.send(line)) as events:
                     for event in events:
                         renderer.event(event)
+            except HangUp:
+                raise
             except KeyboardInterrupt:
                 renderer.interrupted()
             except ChatfnError as error:

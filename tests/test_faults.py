@@ -333,8 +333,8 @@ def test_terminal_closed_sighup_mid_answer(chat_server, terminal_env, log_path: 
         code = term.wait(timeout=10)
     finally:
         term.close()
-    # The process ends as a Unix program does on hang-up (exit status 129 in a shell).
-    assert code == -signal.SIGHUP
+    # A hang-up is an interruption: exit 130, and the answer that arrived is kept.
+    assert code == 130
     assert "Traceback" not in plain(term.output)
     rows = [row.message for row in logged(log_path)]
     assert rows[:4] == [
@@ -343,6 +343,8 @@ def test_terminal_closed_sighup_mid_answer(chat_server, terminal_env, log_path: 
         {"role": "assistant", "content": "First."},
         {"role": "user", "content": "two"},
     ]
+    assert rows[4]["role"] == "assistant" and rows[4]["content"].startswith("tick tick")
+    assert logged(log_path)[4].interrupted
 
 
 def test_terminal_resized_mid_answer(chat_server, terminal_env, log_path: Path) -> None:
@@ -368,3 +370,27 @@ def test_terminal_resized_mid_answer(chat_server, terminal_env, log_path: Path) 
     rows = [row.message for row in logged(log_path)]
     assert rows[2] == {"role": "assistant", "content": answer}
     assert chat_server.requests[1].messages[2] == rows[2]
+
+
+def test_sighup_during_a_one_shot_answer(chat_server, chatfn_env, log_path: Path) -> None:
+    import subprocess
+    import sys
+
+    chat_server.script(text("tock " * 300, delay=0.03))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatfn", "chat", "go"], env=chatfn_env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        chat_server.wait_for_requests(1, timeout=30)
+        assert process.stdout is not None
+        process.stdout.read(10)
+        process.send_signal(signal.SIGHUP)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert b"Traceback" not in stderr
+    rows = logged(log_path)
+    assert rows[-1].message["content"].startswith("tock") and rows[-1].interrupted

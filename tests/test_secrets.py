@@ -189,3 +189,13 @@ def test_debug_tracebacks_never_show_locals_or_the_key(chat_server, run_chatfn, 
     for result in (quiet, debug):
         assert KEY not in result.stdout + result.stderr
         assert "key = " not in result.stderr and "locals" not in result.stderr.lower()
+
+
+def test_error_lines_never_quote_a_secret_from_the_environment(monkeypatch, capsys) -> None:
+    """Messages chatfn did not write itself (a library's, a plugin's) are scrubbed too."""
+    from chatfn.console import error_line
+
+    monkeypatch.setenv("SOME_SERVICE_TOKEN", "tok-1234567890-abcdef")
+    error_line("the library said: bad token tok-1234567890-abcdef", hint="tok-1234567890-abcdef?")
+    shown = capsys.readouterr().err
+    assert "tok-1234567890-abcdef" not in shown and "***" in shown

@@ -9,6 +9,7 @@ code here, at the edge, and nowhere else.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from typing import Optional
@@ -17,7 +18,7 @@ import typer
 
 from chatfn import __version__
 from chatfn.cli import chat_cmd, config_cmd, logs_cmd, plugins_cmd, tools_cmd
-from chatfn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, ChatfnError
+from chatfn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, ChatfnError, HangUp
 
 EXIT_CODES_HELP = "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted."
 
@@ -68,6 +69,7 @@ def run(argv: list[str] | None = None) -> None:
     that escapes a command is reported without a traceback (tracebacks can hold
     secrets in their arguments); ``CHATFN_DEBUG=1`` prints one, without locals.
     """
+    _stop_on_hang_up()
     try:
         app(args=argv, prog_name="chatfn")
     except ChatfnError as error:
@@ -75,6 +77,8 @@ def run(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         report(error)
         sys.exit(error.exit_code)
+    except HangUp:
+        sys.exit(EXIT_INTERRUPTED)  # nobody is left to read a message
     except KeyboardInterrupt:
         sys.stderr.write("\nInterrupted.\n")
         sys.exit(EXIT_INTERRUPTED)
@@ -88,6 +92,18 @@ def run(argv: list[str] | None = None) -> None:
             hint="set CHATFN_DEBUG=1 to see the traceback, and please report it",
         )
         sys.exit(EXIT_FAILURE)
+
+
+def _stop_on_hang_up() -> None:
+    """Turn SIGHUP into :class:`HangUp`, so a closed terminal ends chatfn like Ctrl-C does."""
+    if not hasattr(signal, "SIGHUP"):  # Windows
+        return
+
+    def hang_up(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # once is enough
+        raise HangUp()
+
+    signal.signal(signal.SIGHUP, hang_up)
 
 
 def debug_enabled() -> bool:

@@ -9,7 +9,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from chatfn.errors import EXIT_INTERRUPTED, ChatfnError, UsageError
+from chatfn.errors import EXIT_INTERRUPTED, ChatfnError, HangUp, UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -79,6 +79,8 @@ def _answer_once(session: Any, renderer: Any, text: str) -> None:
         with closing(session.send(text)) as events:
             for event in events:
                 renderer.event(event)
+    except HangUp:
+        raise typer.Exit(EXIT_INTERRUPTED) from None  # the terminal is gone: nothing to show
     except KeyboardInterrupt:
         renderer.interrupted()
         raise typer.Exit(EXIT_INTERRUPTED) from None
