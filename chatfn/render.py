@@ -171,18 +171,30 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 class MarkdownRenderer(PlainRenderer):
-    """Markdown for terminals: finished blocks printed once, the current one live."""
+    """Markdown for terminals: finished blocks printed once, the current one live.
+
+    Per chunk the cost stays flat however long the answer: each line is scanned once
+    for block ends, the live view renders at most a screenful (the tail of the open
+    block), and refreshes are spaced by what the last one cost.
+    """
 
     REFRESH_SECONDS = 0.08
+    FENCES = ("```", "~~~")
 
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, *, quiet: bool = False) -> None:
+    def __init__(
+        self, out: TextIO | None = None, err: TextIO | None = None, *, quiet: bool = False, console: Any = None
+    ) -> None:
         super().__init__(out, err, quiet=quiet)
-        from rich.console import Console
+        if console is None:
+            from rich.console import Console
 
-        self.console = Console(file=self.out, soft_wrap=False)
+            console = Console(file=self.out, soft_wrap=False)
+        self.console = console
         self._block = ""
+        self._scanned = 0  # how much of _block has been scanned for block ends
+        self._fence: str | None = None  # the open code fence's line, if the scan is inside one
         self._live: Any = None
-        self._last_refresh = 0.0
+        self._next_refresh = 0.0
 
     def _text(self, text: str) -> None:
         self._end_reasoning()
@@ -190,33 +202,29 @@ class MarkdownRenderer(PlainRenderer):
         if "\n" in text:
             self._flush_finished_blocks()
         now = time.monotonic()
-        if now - self._last_refresh >= self.REFRESH_SECONDS:
+        if now >= self._next_refresh:
             self._refresh()
-            self._last_refresh = now
+            spent = time.monotonic() - now
+            self._next_refresh = now + spent + max(self.REFRESH_SECONDS, 4 * spent)
 
     def _flush_finished_blocks(self) -> None:
-        """Print every finished block: text up to a blank line outside a code fence.
-
-        The pending block always starts outside a fence, because it is only ever
-        cut at such a blank line, so one scan of it is enough.
-        """
-        lines = self._block.split("\n")
-        inside = False
-        start = 0
-        cut = 0
-        offset = 0
-        for number, line in enumerate(lines[:-1]):
-            offset += len(line) + 1
-            if line.lstrip().startswith(("```", "~~~")):
-                inside = not inside
-            elif not inside and not line.strip():
-                finished = "\n".join(lines[start:number])
+        """Print every finished block: text up to a blank line outside a code fence."""
+        block = self._block
+        while True:
+            end = block.find("\n", self._scanned)
+            if end < 0:
+                break
+            line = block[self._scanned : end]
+            self._scanned = end + 1
+            if line.lstrip().startswith(self.FENCES):
+                self._fence = None if self._fence is not None else line
+            elif self._fence is None and not line.strip():
+                finished = block[:end]
                 if finished.strip():
                     self._print_block(finished)
-                start = number + 1
-                cut = offset
-        if cut:
-            self._block = self._block[cut:]
+                block = block[end + 1 :]
+                self._scanned = 0
+        self._block = block
 
     def _print_block(self, text: str) -> None:
         from rich.markdown import Markdown
@@ -235,9 +243,18 @@ class MarkdownRenderer(PlainRenderer):
         return self._live
 
     def _refresh(self) -> None:
+        """Show the open block's last screenful (a taller view would be cropped anyway)."""
         from rich.markdown import Markdown
 
-        self._ensure_live().update(Markdown(self._block), refresh=True)
+        height = max(self.console.size.height - 2, 4)
+        lines = self._block.rsplit("\n", height)
+        shown = self._block
+        if len(lines) > height:
+            tail = lines[1:]
+            if self._fence is not None:  # keep the tail rendered as code
+                tail = [self._fence, *tail[1:]]
+            shown = "\n".join(tail)
+        self._ensure_live().update(Markdown(shown), refresh=True)
 
     def finish(self) -> None:
         if self._live is not None:
@@ -248,6 +265,8 @@ class MarkdownRenderer(PlainRenderer):
 
             self.console.print(Markdown(self._block))
         self._block = ""
+        self._scanned = 0
+        self._fence = None
         self._end_reasoning()
 
 
