@@ -46,11 +46,16 @@ def main() -> None:
     parser.add_argument("--all-plugins", action="store_true", help="Load every installed plugin too.")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home}
+        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_CACHE_HOME": home}
         env.pop("CHATFN_CONFIG", None)
+        # As after `pip install`, which compiles bytecode: the warm-up run writes the
+        # .pyc files that a machine with PYTHONDONTWRITEBYTECODE set would otherwise
+        # recompile from source on every run.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         if not options.all_plugins:
             env["CHATFN_LOAD_PLUGINS"] = ""
-        print(f"median of {options.runs} runs, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+        plugins = "every installed plugin" if options.all_plugins else "built-in tools only"
+        print(f"median of {options.runs} runs, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {plugins}")
         base = None
         for label, command in commands().items():
             median = median_time(command, options.runs, env)

@@ -22,8 +22,12 @@ import pluggy
 
 from chatfn import PROJECT_NAME, hookspecs
 from chatfn.console import warning
-from chatfn.schema import SchemaError, check_json_schema
+from chatfn.schema import SchemaError, check_json_schema, function_schema
+from chatfn.schemacache import SchemaCache, default_cache
 from chatfn.tools import BUILTIN, PluginInfo, Tool, ToolSet, make_tool
+
+REGISTER_OPTIONS = frozenset({"schema", "description", "needs_approval", "timeout"})
+"""The keyword options of ``register()`` (hookspecs.Register); grows only by adding."""
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -123,11 +127,13 @@ def _load(config: Config, report: Report) -> ToolSet:
         if plugin is not None:
             registered.append((info, plugin))
     offered: dict[str, list[Tool]] = {}
+    schemas = default_cache()
     for info, plugin in registered:
         started = time.perf_counter()
-        for tool in _call_hook(manager, plugin, info, config, toolset, report):
+        for tool in _call_hook(manager, plugin, info, config, toolset, report, schemas):
             offered.setdefault(tool.name, []).append(tool)
         info.load_time += time.perf_counter() - started
+    schemas.save()
     _merge(offered, toolset, config, report)
     _apply_selection(toolset, config)
     return toolset
@@ -153,14 +159,29 @@ def _register(
 
 
 def _call_hook(
-    manager: pluggy.PluginManager, plugin: object, info: PluginInfo, config: Config, toolset: ToolSet, report: Report
+    manager: pluggy.PluginManager,
+    plugin: object,
+    info: PluginInfo,
+    config: Config,
+    toolset: ToolSet,
+    report: Report,
+    schemas: SchemaCache,
 ) -> list[Tool]:
     """Run one plugin's ``register_tools``; an exception discards that plugin's tools."""
     tools: list[Tool] = []
 
+    def build(function: Any, name: str | None, description: str | None) -> dict[str, Any]:
+        return schemas.schema(function, name, description, function_schema)
+
     def register(function: Any, name: str | None = None, **options: Any) -> None:
+        unknown = sorted(set(options) - REGISTER_OPTIONS)
+        if unknown:
+            _problem(toolset, info, f"plugin {info.label} passed unknown register() options {unknown}", report)
+            return
         try:
-            tool = make_tool(function, name, plugin=info.name, distribution=info.distribution, **options)
+            tool = make_tool(
+                function, name, plugin=info.name, distribution=info.distribution, build_schema=build, **options
+            )
         except (SchemaError, TypeError) as error:
             _problem(toolset, info, f"plugin {info.label} registered an invalid tool: {error}", report)
             return

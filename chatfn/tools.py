@@ -8,6 +8,7 @@ why a tool is missing.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,6 +19,9 @@ BUILTIN = "builtin"
 """The plugin name of chatfn's own tools."""
 
 ApprovalCheck = Callable[[dict[str, Any]], bool]
+
+
+_SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,13 @@ class Tool:
 
     @property
     def summary(self) -> str:
-        """The description's first line, for listings."""
+        """The description's first sentence (at most 100 characters), for listings."""
         lines = self.description.strip().splitlines()
-        return lines[0] if lines else ""
+        first = lines[0] if lines else ""
+        sentence = _SENTENCE_END.search(first)
+        if sentence:
+            first = first[: sentence.start() + 1]
+        return first if len(first) <= 100 else first[:99] + "…"
 
 
 def make_tool(
@@ -61,6 +69,7 @@ def make_tool(
     timeout: float | None = None,
     plugin: str = BUILTIN,
     distribution: str | None = None,
+    build_schema: Callable[[Callable[..., Any], str | None, str | None], dict[str, Any]] = function_schema,
 ) -> Tool:
     """Build a :class:`Tool` from what a plugin passed to ``register``; raise :class:`SchemaError`."""
     if not callable(function):
@@ -70,7 +79,7 @@ def make_tool(
         if description is not None:
             checked["description"] = description
     else:
-        checked = function_schema(function, name, description)
+        checked = build_schema(function, name, description)
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise SchemaError(f"{checked['name']}: timeout must be a positive number of seconds, not {timeout!r}")
     check = getattr(function, "chatfn_needs_approval", None)
