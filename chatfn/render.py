@@ -196,6 +196,12 @@ class MarkdownRenderer(PlainRenderer):
         self._live: Any = None
         self._next_refresh = 0.0
 
+    def event(self, event: Event) -> None:
+        """Show one event; lines on stderr first settle the live view, so they cannot garble it."""
+        if type(event) is not Delta and not isinstance(event, (UsageEvent, Done)):
+            self.finish()
+        super().event(event)
+
     def _text(self, text: str) -> None:
         self._end_reasoning()
         self._block += text

@@ -85,13 +85,7 @@ class Terminal:
     def wait(self, timeout: float = 20.0) -> int:
         """Wait for the process to end, draining its output; return its exit code."""
         deadline = time.monotonic() + timeout
-        while self.process.poll() is None and time.monotonic() < deadline:
-            ready, _, _ = select.select([self.master], [], [], 0.1)
-            if ready:
-                try:
-                    self.output += os.read(self.master, 65536).decode("utf-8", "replace")
-                except OSError:
-                    break
+        self.exited_within(timeout)
         try:
             return self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:

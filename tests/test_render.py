@@ -98,3 +98,15 @@ def test_the_live_view_renders_at_most_a_screenful() -> None:
     assert "line_499" in shown and "line_100" not in shown
     assert shown.count("\n") <= 12
     renderer.finish()
+
+
+def test_text_before_a_tool_call_is_settled_before_the_trace() -> None:
+    renderer, screen = terminal_renderer()
+    renderer.event(Delta("text", "Let me check"))
+    renderer.event(ToolCallEvent(OUTCOME.call))
+    assert renderer._live is None and renderer._block == ""
+    assert "Let me check" in screen.getvalue()
+    renderer.event(ToolResultEvent(OUTCOME))
+    renderer.event(Delta("text", "Done."))
+    renderer.event(Done("stop", 1))
+    assert "Done." in screen.getvalue()
