@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chatfn.console import one_line
 from chatfn.errors import ProviderError
 from chatfn.provider import Endpoint
 
@@ -54,12 +55,6 @@ def server_message(body: Any, fallback: str) -> str:
     return fallback
 
 
-def short(text: str, limit: int = 200) -> str:
-    """One line, at most ``limit`` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def from_sdk_error(error: BaseException, endpoint: Endpoint) -> ProviderError:
     """A :class:`ProviderError` for any exception raised while talking to the model."""
     import openai
@@ -72,18 +67,18 @@ def from_sdk_error(error: BaseException, endpoint: Endpoint) -> ProviderError:
         )
     if isinstance(error, openai.APIConnectionError):
         cause = error.__cause__ or error.__context__
-        reason = short(str(cause)) if cause else "connection failed"
+        reason = one_line(str(cause), 200) if cause else "connection failed"
         return ProviderError(f"cannot reach {where}: {scrub(reason, endpoint)}", hint=_reach_hint(endpoint))
     if isinstance(error, openai.APIStatusError):
         return _status_error(error, endpoint)
     if isinstance(error, openai.APIError):
-        return ProviderError(f"{where}: {scrub(short(error.message), endpoint)}")
+        return ProviderError(f"{where}: {scrub(one_line(error.message, 200), endpoint)}")
     if isinstance(error, transport_errors()):
         return ProviderError(
-            f"{where}: the connection broke mid-stream ({type(error).__name__}: {scrub(short(str(error)), endpoint)})",
+            f"{where}: the connection broke mid-stream ({type(error).__name__}: {scrub(one_line(str(error), 200), endpoint)})",
             hint="the answer so far is kept; try again",
         )
-    return ProviderError(f"{where}: {type(error).__name__}: {scrub(short(str(error)), endpoint)}")
+    return ProviderError(f"{where}: {type(error).__name__}: {scrub(one_line(str(error), 200), endpoint)}")
 
 
 def _status_error(error: Any, endpoint: Endpoint) -> ProviderError:
@@ -94,7 +89,7 @@ def _status_error(error: Any, endpoint: Endpoint) -> ProviderError:
             body = error.response.text
         except Exception:  # the body may be unreadable on a streamed response
             body = None
-    message = scrub(short(server_message(body, error.message)), endpoint)
+    message = scrub(one_line(server_message(body, error.message), 200), endpoint)
     where = endpoint.describe()
     what = "deployment" if endpoint.provider == "azure" else "model"
     hints = {

@@ -18,7 +18,7 @@ from chatfn.config import ToolSettings
 from chatfn.errors import ChatfnError, LogError, ProviderError
 from chatfn.provider import Endpoint, make_client
 from chatfn.sse import SSEDecoder
-from chatfn.toolrun import ToolCall, ToolOutcome, run_tool_calls
+from chatfn.toolrun import Approve, ToolCall, ToolOutcome, run_tool_calls
 from chatfn.tools import Tool
 
 
@@ -73,16 +73,13 @@ class ChatLog(Protocol):
         """Store one complete message with its bookkeeping."""
 
 
-Approver = Callable[[Tool, dict[str, Any]], bool]
-
-
 @dataclass
 class ChatOptions:
     """How one session behaves, from flags and config."""
 
     max_rounds: int = 10
     tool_settings: ToolSettings = field(default_factory=ToolSettings)
-    approve: Approver = lambda tool, arguments: False
+    approve: Approve = lambda tool, arguments: False
 
 
 @dataclass
@@ -118,8 +115,8 @@ class ChatSession:
     ) -> None:
         self.endpoint = endpoint
         self.tools = {tool.name: tool for tool in tools}
-        self._tool_definitions = [tool.openai_tool() for tool in self.tools.values()]
-        self._functions = [tool.openai_function() for tool in self.tools.values()]
+        legacy = endpoint.api == "functions"
+        self._definitions = [tool.openai_function() if legacy else tool.openai_tool() for tool in self.tools.values()]
         self.options = options or ChatOptions()
         self.usage = Usage()
         self.log = log
@@ -167,7 +164,7 @@ class ChatSession:
                 yield Done(message.finish_reason, rounds)
                 return
             if rounds >= self.options.max_rounds:
-                self._answer_unrun(message, f"not run: chatfn stopped after {rounds} tool rounds (max_rounds)")
+                self._answer_pending_calls(f"not run: chatfn stopped after {rounds} tool rounds (max_rounds)")
                 yield Notice(
                     f"stopped after {rounds} rounds of tool calls (--max-rounds {self.options.max_rounds}); "
                     "the model still wanted more"
@@ -265,10 +262,10 @@ class ChatSession:
         kwargs: dict[str, Any] = {"model": self.endpoint.model, "messages": [], "stream": True}
         if self.tools:
             if self.endpoint.api == "functions":
-                kwargs["functions"] = self._functions
+                kwargs["functions"] = self._definitions
                 kwargs["function_call"] = "auto"
             else:
-                kwargs["tools"] = self._tool_definitions
+                kwargs["tools"] = self._definitions
         kwargs["extra_body"] = {**self.endpoint.params, "messages": self.messages}
         return kwargs
 
@@ -311,13 +308,8 @@ class ChatSession:
         calls = message.tool_calls
         for call in calls:
             yield ToolCallEvent(call)
-        try:
-            outcomes = run_tool_calls(
-                calls, self.tools, self.options.tool_settings, approve=self.options.approve
-            )
-        except KeyboardInterrupt:
-            self._answer_pending_calls("interrupted by the user")
-            raise
+        # Ctrl-C here reaches send(), which answers the calls that did not run.
+        outcomes = run_tool_calls(calls, self.tools, self.options.tool_settings, approve=self.options.approve)
         for outcome in outcomes:
             self._append(
                 self._result_message(message, outcome.call, outcome.content),
@@ -326,13 +318,8 @@ class ChatSession:
             )
             yield ToolResultEvent(outcome)
 
-    def _answer_unrun(self, message: AssembledMessage, reason: str) -> None:
-        """Answer calls that will not run, so the history stays valid for the next request."""
-        for call in message.tool_calls:
-            self._append(self._result_message(message, call, f"Error: {reason}"), error=reason)
-
     def _answer_pending_calls(self, reason: str) -> None:
-        """Answer the last assistant message's calls that have no result yet, if any."""
+        """Answer the last assistant message's calls that have no result yet, so the history stays valid."""
         answered: set[str] = set()
         for message in reversed(self.messages):
             if message.get("role") in ("tool", "function"):

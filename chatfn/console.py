@@ -35,6 +35,12 @@ def style(text: str, code: str, stream: TextIO | None = None) -> str:
     return f"{code}{text}{RESET}" if use_colour(stream or sys.stderr) else text
 
 
+def one_line(text: str, limit: int) -> str:
+    """``text`` squeezed to one line of at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def status(message: str) -> None:
     """A status line on stderr."""
     sys.stderr.write(message + "\n")

@@ -9,10 +9,9 @@ next step) and maps to an exit code::
     ├── PluginError          1  a plugin could not be loaded (reported, never fatal for others)
     ├── ToolError            1  a tool failed when run directly (``chatfn tools call``)
     ├── ProviderError        1  the model server failed: connection, HTTP status, bad stream
-    ├── LogError             1  the conversation log cannot be opened or written
-    └── Interrupted        130  the user pressed Ctrl-C
+    └── LogError             1  the conversation log cannot be opened or written
 
-    KeyboardInterrupt
+    KeyboardInterrupt      130  the user pressed Ctrl-C (Typer and the chat loop handle it)
     └── HangUp             130  the terminal went away (SIGHUP): an interrupt that also ends a session
 """
 
@@ -64,12 +63,6 @@ class ProviderError(ChatfnError):
 
 class LogError(ChatfnError):
     """The conversation log cannot be opened or written."""
-
-
-class Interrupted(ChatfnError):
-    """The user interrupted with Ctrl-C."""
-
-    exit_code = EXIT_INTERRUPTED
 
 
 class HangUp(KeyboardInterrupt):

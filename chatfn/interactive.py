@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from contextlib import closing
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from chatfn.chat import ChatSession

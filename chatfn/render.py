@@ -23,14 +23,8 @@ from chatfn.chat import (
     Usage,
     UsageEvent,
 )
-from chatfn.console import DIM, RED, YELLOW, style
+from chatfn.console import DIM, RED, YELLOW, one_line, style
 from chatfn.errors import ChatfnError
-
-
-def one_line(text: str, limit: int) -> str:
-    """``text`` squeezed to one line of at most ``limit`` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def tool_trace(event: ToolResultEvent) -> str:

@@ -128,8 +128,7 @@ def _print_tools(tools: Any) -> None:
     if not listed:
         status("no tools")
     for tool in listed:
-        summary = tool.description.strip().splitlines()[0] if tool.description.strip() else ""
-        status(f"{tool.name:28} {tool.plugin:12} {summary}")
+        status(f"{tool.name:28} {tool.plugin:12} {tool.summary}")
 
 
 def _open_log(
