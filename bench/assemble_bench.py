@@ -15,8 +15,8 @@ import json
 import time
 from collections.abc import Callable
 
-from chatfn.assemble import StreamAssembler
-from chatfn.sse import SSEDecoder
+from chatfn.wire.assemble import StreamAssembler
+from chatfn.wire.sse import SSEDecoder
 
 WORDS = ["The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ".", " Ünïcode", " 世界"]
 

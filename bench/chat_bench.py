@@ -137,9 +137,9 @@ print(f"LOOP {time.perf_counter() - started:.6f}", file=sys.stderr)
 CHATFN_READ_LOOP = '''
 import sys, time
 from chatfn.chat import ChatOptions, ChatSession
-from chatfn.config import load_config
-from chatfn.provider import resolve_endpoint
-from chatfn.render import PlainRenderer
+from chatfn.settings.config import load_config
+from chatfn.wire.endpoint import resolve_endpoint
+from chatfn.terminal.render import PlainRenderer
 
 session = ChatSession(resolve_endpoint(load_config()), [], ChatOptions())
 renderer = PlainRenderer(sys.stdout, quiet=True)
@@ -390,9 +390,10 @@ def bench_parallel_tools(bench: Bench) -> None:
 
 def in_process_round(runs: int) -> list[float]:
     """Wall times of ``run_tool_calls`` over 8 sleeping calls, in this process."""
-    from chatfn.config import ToolSettings
-    from chatfn.toolrun import ToolCall, run_tool_calls
-    from chatfn.tools import make_tool
+    from chatfn.events import ToolCall
+    from chatfn.settings.config import ToolSettings
+    from chatfn.tools.run import run_tool_calls
+    from chatfn.tools.tool import make_tool
 
     def sleep_half() -> str:
         """Sleep half a second."""
@@ -469,8 +470,8 @@ def feed(
 
     ``refresh`` overrides the live view's refresh interval; feeding stops after ``budget`` s.
     """
-    from chatfn.assemble import Delta
-    from chatfn.render import MarkdownRenderer
+    from chatfn.events import Delta
+    from chatfn.terminal.render import MarkdownRenderer
 
     out = TerminalBuffer()
     renderer = MarkdownRenderer(out, io.StringIO(), quiet=True)
@@ -517,8 +518,8 @@ def bench_markdown(bench: Bench, count: int, window: int, budget: float) -> None
 
 def refresh_cost(lines: int) -> float:
     """Seconds one chunk costs when the live view refreshes while a ``lines``-line code block is open."""
-    from chatfn.assemble import Delta
-    from chatfn.render import MarkdownRenderer
+    from chatfn.events import Delta
+    from chatfn.terminal.render import MarkdownRenderer
 
     renderer = MarkdownRenderer(TerminalBuffer(), io.StringIO(), quiet=True)
     renderer.REFRESH_SECONDS = 0.0  # type: ignore[misc]

@@ -26,12 +26,12 @@ import tracemalloc
 from pathlib import Path
 
 from chatfn.chat import ChatOptions, ChatSession
-from chatfn.chatlog import SessionLog
-from chatfn.config import Config, Profile
-from chatfn.logstore import LogStore
-from chatfn.provider import resolve_endpoint
+from chatfn.log.session import SessionLog
+from chatfn.log.store import LogStore
+from chatfn.settings.config import Config, Profile
 from chatfn.testing import RecordedRequest, Response, ScriptedServer, text, tool_calls
-from chatfn.tools import make_tool
+from chatfn.tools.tool import make_tool
+from chatfn.wire.endpoint import resolve_endpoint
 
 WINDOW = 50
 

@@ -11,66 +11,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, Union
+from typing import Any
 
-from chatfn.assemble import AssembledMessage, Delta, StreamAssembler
-from chatfn.config import ToolSettings
 from chatfn.errors import ChatfnError, LogError, ProviderError
-from chatfn.provider import Endpoint, make_client
-from chatfn.sse import SSEDecoder
-from chatfn.toolrun import Approve, ToolCall, ToolOutcome, run_tool_calls
-from chatfn.tools import Tool
-
-
-@dataclass(frozen=True)
-class ToolCallEvent:
-    """The model asked for a tool; it runs next."""
-
-    call: ToolCall
-    kind: Literal["tool_call"] = "tool_call"
-
-
-@dataclass(frozen=True)
-class ToolResultEvent:
-    """A tool call finished (or failed, timed out, or was denied)."""
-
-    outcome: ToolOutcome
-    kind: Literal["tool_result"] = "tool_result"
-
-
-@dataclass(frozen=True)
-class UsageEvent:
-    """Token usage the server reported for one response."""
-
-    usage: dict[str, Any]
-    kind: Literal["usage"] = "usage"
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the user should know that is not part of the answer."""
-
-    message: str
-    kind: Literal["notice"] = "notice"
-
-
-@dataclass(frozen=True)
-class Done:
-    """The model answered (or chatfn stopped asking it)."""
-
-    finish_reason: str | None
-    rounds: int
-    kind: Literal["done"] = "done"
-
-
-Event = Union[Delta, ToolCallEvent, ToolResultEvent, UsageEvent, Notice, Done]
-
-
-class ChatLog(Protocol):
-    """What the loop needs from a conversation log (see :mod:`chatfn.logstore`)."""
-
-    def add_message(self, message: dict[str, Any], **meta: Any) -> None:
-        """Store one complete message with its bookkeeping."""
+from chatfn.events import (
+    Done,
+    Event,
+    Notice,
+    ToolCall,
+    ToolCallEvent,
+    ToolResultEvent,
+    UsageEvent,
+)
+from chatfn.log.session import ChatLog
+from chatfn.settings.config import ToolSettings
+from chatfn.tools.run import Approve, run_tool_calls
+from chatfn.tools.tool import Tool
+from chatfn.wire.assemble import AssembledMessage, StreamAssembler
+from chatfn.wire.endpoint import Endpoint, make_client
+from chatfn.wire.sse import SSEDecoder
 
 
 @dataclass
@@ -234,7 +193,7 @@ class ChatSession:
 
     def _open_stream(self) -> Any:
         """Start the streamed request; retry once without stream_options if the server rejects it."""
-        from chatfn.apierrors import rejects_stream_options
+        from chatfn.wire.failures import rejects_stream_options
 
         kwargs = self._request()
         create = self.client.chat.completions.with_streaming_response.create
@@ -271,7 +230,7 @@ class ChatSession:
 
     def _located(self, error: ProviderError) -> ProviderError:
         """A stream error (from the decoder or assembler) naming the endpoint, with the key scrubbed."""
-        from chatfn.apierrors import scrub
+        from chatfn.wire.failures import scrub
 
         where = self.endpoint.describe()
         message = scrub(error.message, self.endpoint)
@@ -280,7 +239,7 @@ class ChatSession:
         return ProviderError(message, hint=error.hint)
 
     def _translate(self, error: Exception) -> ChatfnError:
-        from chatfn.apierrors import from_sdk_error
+        from chatfn.wire.failures import from_sdk_error
 
         if isinstance(error, ChatfnError):
             return error

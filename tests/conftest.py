@@ -44,7 +44,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
 @pytest.fixture(autouse=True)
 def fresh_plugin_cache() -> None:
     """In-process tests each discover plugins anew (the CLI loads once per process)."""
-    from chatfn.plugins import clear_cache
+    from chatfn.plugins.host import clear_cache
 
     clear_cache()
 

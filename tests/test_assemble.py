@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from streams import STREAM_NAMES, needs_streams, read_stream
 
-from chatfn.assemble import AssembledMessage, Delta, StreamAssembler, ToolCall
 from chatfn.errors import ProviderError
-from chatfn.sse import SSEDecoder
+from chatfn.events import Delta, ToolCall
+from chatfn.wire.assemble import AssembledMessage, StreamAssembler
+from chatfn.wire.sse import SSEDecoder
 
 
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:

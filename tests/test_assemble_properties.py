@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streams import STREAM_NAMES, needs_streams, read_stream
 
-from chatfn.assemble import AssembledMessage, StreamAssembler, ToolCall
-from chatfn.sse import SSEDecoder
+from chatfn.events import ToolCall
+from chatfn.wire.assemble import AssembledMessage, StreamAssembler
+from chatfn.wire.sse import SSEDecoder
 
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PER_STREAM = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,14 +14,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chatfn.builtin_tools import (
+from chatfn.plugins.builtin import (
     WEATHER_SCHEMA,
     get_current_date,
     get_current_time,
     weather_from_config,
 )
-from chatfn.config import Config
-from chatfn.plugins import load_tools
+from chatfn.plugins.host import load_tools
+from chatfn.settings.config import Config
 
 PARIS = {"name": "Paris", "latitude": 48.85, "longitude": 2.35, "country": "France", "admin1": "Île-de-France"}
 

@@ -294,8 +294,8 @@ def test_the_chat_path_imports_the_sdk_only_when_it_talks_to_a_model() -> None:
 
     code = (
         "import sys\n"
-        "import chatfn.cli, chatfn.cli.chat_cmd, chatfn.chat, chatfn.interactive, chatfn.render, chatfn.approval\n"
-        "import chatfn.chatlog, chatfn.provider, chatfn.apierrors\n"
+        "import chatfn.cli, chatfn.cli.chat_cmd, chatfn.chat, chatfn.terminal.session, chatfn.terminal.render, chatfn.terminal.approval\n"
+        "import chatfn.log.session, chatfn.wire.endpoint, chatfn.wire.failures\n"
         "print([m for m in sys.modules if m == 'openai' or m.startswith('openai.')])\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

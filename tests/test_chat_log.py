@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
 
-from chatfn.logstore import LogStore
+from chatfn.log.store import LogStore
 from chatfn.testing import text, tool_calls
 
 

@@ -6,11 +6,12 @@ from contextlib import closing
 
 import pytest
 
-from chatfn.chat import ChatOptions, ChatSession, ToolCallEvent
-from chatfn.config import parse_config
-from chatfn.provider import resolve_endpoint
+from chatfn.chat import ChatOptions, ChatSession
+from chatfn.events import ToolCallEvent
+from chatfn.settings.config import parse_config
 from chatfn.testing import ScriptedServer, text, tool_calls
-from chatfn.tools import make_tool
+from chatfn.tools.tool import make_tool
+from chatfn.wire.endpoint import resolve_endpoint
 
 
 def echo(text: str) -> str:

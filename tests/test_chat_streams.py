@@ -7,9 +7,9 @@ import json
 import pytest
 from streams import STREAM_NAMES, needs_streams, read_stream
 
-from chatfn.assemble import StreamAssembler
-from chatfn.sse import SSEDecoder
 from chatfn.testing import raw, text
+from chatfn.wire.assemble import StreamAssembler
+from chatfn.wire.sse import SSEDecoder
 
 
 def assembled(body: bytes):

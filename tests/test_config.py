@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from chatfn.config import Config, config_path, load_config, parse_config, redacted
 from chatfn.errors import ConfigError
-from chatfn.provider import resolve_endpoint
+from chatfn.settings.config import (
+    Config,
+    config_path,
+    load_config,
+    parse_config,
+    redacted,
+)
+from chatfn.wire.endpoint import resolve_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_KEY = "sk-test-CONFIGSECRET-0123456789"
@@ -50,7 +56,7 @@ def test_example_config_loads_and_matches_the_packaged_copy() -> None:
 
 def test_example_config_documents_every_key() -> None:
     """Every field of every section appears in the example (commented or not)."""
-    from chatfn.config import LogSettings, Profile, ToolSettings
+    from chatfn.settings.config import LogSettings, Profile, ToolSettings
 
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     for model in (Config, Profile, ToolSettings, LogSettings):

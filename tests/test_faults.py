@@ -25,7 +25,7 @@ import pytest
 from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
 from terminal import Terminal, plain
 
-from chatfn.logstore import LogStore, LoggedMessage
+from chatfn.log.store import LoggedMessage, LogStore
 from chatfn.testing import ScriptedServer, error, raw, sse, text, tool_calls
 
 EARLIER = [

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_logstore import CONVERSATION
 
-from chatfn.logstore import LogStore
+from chatfn.log.store import LogStore
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from chatfn.errors import LogError
-from chatfn.logstore import (
+from chatfn.log.store import (
     INTERRUPTED_RESULT,
     SCHEMA_VERSION,
     LogStore,
@@ -282,7 +282,7 @@ def _child(script: str, *args: str) -> subprocess.Popen[str]:
 WRITER = """
     import sys
     from pathlib import Path
-    from chatfn.logstore import LogStore
+    from chatfn.log.store import LogStore
     path, conversation_id, tag, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     store = LogStore.open(Path(path))
     print("started", flush=True)

@@ -10,8 +10,8 @@ from typing import Callable
 import pytest
 from plugin_factory import make_plugin
 
-from chatfn.config import Config, ToolSettings
-from chatfn.plugins import DEFAULT_PLUGINS, get_plugin_manager, load_tools
+from chatfn.plugins.host import DEFAULT_PLUGINS, get_plugin_manager, load_tools
+from chatfn.settings.config import Config, ToolSettings
 
 BUILTINS = {"get_current_date", "get_current_time", "get_current_weather"}
 _numbers = itertools.count()
@@ -74,7 +74,7 @@ def load(config: Config | None = None):
 
 
 def test_builtins_are_a_plugin() -> None:
-    assert DEFAULT_PLUGINS == ("chatfn.builtin_tools",)
+    assert DEFAULT_PLUGINS == ("chatfn.plugins.builtin",)
     toolset, messages = load()
     assert messages == [] and set(toolset.tools) == BUILTINS
     # Installed third-party plugins (CI installs plugins/) are listed too, as skipped.
@@ -207,6 +207,6 @@ def test_loads_once_and_timings_are_recorded(install) -> None:
 def test_importing_chatfn_loads_no_plugin() -> None:
     import subprocess
 
-    code = "import sys, chatfn, chatfn.plugins, chatfn.cli; print(sorted(m for m in sys.modules if m.startswith(('chatfn.builtin', 'openai', 'jsonschema'))))"
+    code = "import sys, chatfn, chatfn.plugins.host, chatfn.cli; print(sorted(m for m in sys.modules if m.startswith(('chatfn.builtin', 'openai', 'jsonschema'))))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -7,10 +7,22 @@ import json
 
 from rich.console import Console
 
-from chatfn.assemble import Delta, ToolCall
-from chatfn.chat import Done, Notice, ToolCallEvent, ToolResultEvent, UsageEvent
-from chatfn.render import JsonRenderer, MarkdownRenderer, PlainRenderer, event_json
-from chatfn.toolrun import ToolOutcome
+from chatfn.events import (
+    Delta,
+    Done,
+    Notice,
+    ToolCall,
+    ToolCallEvent,
+    ToolOutcome,
+    ToolResultEvent,
+    UsageEvent,
+)
+from chatfn.terminal.render import (
+    JsonRenderer,
+    MarkdownRenderer,
+    PlainRenderer,
+    event_json,
+)
 
 OUTCOME = ToolOutcome(ToolCall("call_1", "echo", '{"text": "hi"}'), "hi", True, duration=0.25)
 

@@ -15,8 +15,8 @@ import pytest
 
 from chatfn import PROJECT_NAME, hookspecs
 from chatfn.errors import UsageError
-from chatfn.scaffold import new_plugin, render_files
-from chatfn.schema import function_schema
+from chatfn.plugins.scaffold import new_plugin, render_files
+from chatfn.tools.schema import function_schema
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional
 
 import pytest
 
-from chatfn.schema import (
+from chatfn.tools.schema import (
     SchemaError,
     check_json_schema,
     check_schema_shape,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from plugin_factory import make_plugin, plugin_env
 
-from chatfn.schema import function_schema
-from chatfn.schemacache import SchemaCache
+from chatfn.tools.schema import function_schema
+from chatfn.tools.schemacache import SchemaCache
 
 SOURCE = '''
 import chatfn
@@ -32,7 +32,7 @@ def register_tools(register):
 
 PROBE = (
     "import sys, json\n"
-    "from chatfn.plugins import load_tools\n"
+    "from chatfn.plugins.host import load_tools\n"
     "tool = load_tools().tools['forecast']\n"
     "print(json.dumps([tool.description, 'pydantic' in sys.modules]))\n"
 )

@@ -8,7 +8,6 @@ real servers do; then every byte of output and of the log is searched for it.
 
 from __future__ import annotations
 
-import json
 import socket
 import sqlite3
 from collections.abc import Callable
@@ -20,7 +19,16 @@ import pytest
 from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
 from plugin_factory import make_plugin, plugin_env
 
-from chatfn.testing import RecordedRequest, Response, ScriptedServer, error, raw, sse, text, tool_calls
+from chatfn.testing import (
+    RecordedRequest,
+    Response,
+    ScriptedServer,
+    error,
+    raw,
+    sse,
+    text,
+    tool_calls,
+)
 
 KEY = "sk-test-SECRET-7f3a9c"
 
@@ -193,7 +201,7 @@ def test_debug_tracebacks_never_show_locals_or_the_key(chat_server, run_chatfn, 
 
 def test_error_lines_never_quote_a_secret_from_the_environment(monkeypatch, capsys) -> None:
     """Messages chatfn did not write itself (a library's, a plugin's) are scrubbed too."""
-    from chatfn.console import error_line
+    from chatfn.output.console import error_line
 
     monkeypatch.setenv("SOME_SERVICE_TOKEN", "tok-1234567890-abcdef")
     error_line("the library said: bad token tok-1234567890-abcdef", hint="tok-1234567890-abcdef?")

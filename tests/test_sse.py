@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chatfn.errors import ProviderError
-from chatfn.sse import SSEDecoder
+from chatfn.wire.sse import SSEDecoder
 
 CHUNKS = [
     {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},

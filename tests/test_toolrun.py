@@ -14,19 +14,13 @@ from typing import Any
 
 import pytest
 
-from chatfn.config import ToolSettings
 from chatfn.errors import ToolError
-from chatfn.toolrun import (
-    ArgumentError,
-    ToolCall,
-    format_result,
-    invoke_tool,
-    needs_approval,
-    parse_arguments,
-    run_tool_calls,
-    validate_arguments,
-)
-from chatfn.tools import make_tool
+from chatfn.events import ToolCall
+from chatfn.settings.config import ToolSettings
+from chatfn.tools.arguments import ArgumentError, parse_arguments, validate_arguments
+from chatfn.tools.policy import needs_approval
+from chatfn.tools.run import format_result, invoke_tool, run_tool_calls
+from chatfn.tools.tool import make_tool
 
 
 def echo(text: str, times: int = 1) -> str:
@@ -218,9 +212,9 @@ def test_tool_output_goes_to_stderr(tmp_path: Path) -> None:
     script = tmp_path / "noisy_round.py"
     script.write_text(
         "import os, sys\n"
-        "from chatfn.config import ToolSettings\n"
-        "from chatfn.toolrun import ToolCall, run_tool_calls\n"
-        "from chatfn.tools import make_tool\n"
+        "from chatfn.settings.config import ToolSettings\n"
+        "from chatfn.events import ToolCall\nfrom chatfn.tools.run import run_tool_calls\n"
+        "from chatfn.tools.tool import make_tool\n"
         "def noisy() -> str:\n"
         "    '''Noisy.'''\n"
         "    print('NOISE-PRINT'); sys.stdout.flush(); os.system('echo NOISE-FD1')\n"

@@ -7,8 +7,8 @@ import functools
 
 import pytest
 
-from chatfn.schema import SchemaError
-from chatfn.tools import PluginInfo, Tool, ToolSet, make_tool
+from chatfn.tools.schema import SchemaError
+from chatfn.tools.tool import PluginInfo, Tool, ToolSet, make_tool
 
 
 def add(a: int, b: int = 1) -> int:

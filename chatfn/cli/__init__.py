@@ -57,7 +57,7 @@ app.add_typer(logs_cmd.app, name="logs")
 
 def report(error: ChatfnError) -> None:
     """Print ``error`` as one line (and its hint) on stderr."""
-    from chatfn.console import error_line
+    from chatfn.output.console import error_line
 
     error_line(str(error), hint=error.hint)
 
@@ -85,7 +85,7 @@ def run(argv: list[str] | None = None) -> None:
     except Exception as error:  # a bug, or a plugin misbehaving outside a tool call
         if debug_enabled():
             traceback.print_exc()
-        from chatfn.console import error_line
+        from chatfn.output.console import error_line
 
         error_line(
             f"internal error: {type(error).__name__}: {error}",

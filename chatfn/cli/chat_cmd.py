@@ -37,12 +37,12 @@ def chat(
     config: Optional[Path] = typer.Option(None, "--config", help="Config file."),
 ) -> None:
     """Chat with a model that can call tools."""
-    from chatfn.approval import Approver
     from chatfn.chat import ChatOptions, ChatSession
-    from chatfn.config import load_config
-    from chatfn.console import is_terminal, warning
-    from chatfn.provider import resolve_endpoint
-    from chatfn.render import make_renderer
+    from chatfn.output.console import is_terminal, warning
+    from chatfn.settings.config import load_config
+    from chatfn.terminal.approval import Approver
+    from chatfn.terminal.render import make_renderer
+    from chatfn.wire.endpoint import resolve_endpoint
 
     settings = load_config(config)
     endpoint = resolve_endpoint(settings, profile=profile, model=model, system_prompt=system)
@@ -61,7 +61,7 @@ def chat(
         if text is None:
             if not interactive:
                 raise UsageError("nothing to send", hint="give a prompt, pipe text on stdin, or run in a terminal")
-            from chatfn.interactive import run_interactive, warm_up_sdk
+            from chatfn.terminal.session import run_interactive, warm_up_sdk
 
             warm_up_sdk()
             run_interactive(session, renderer, show_tools=lambda: _print_tools(session.tools.values()))
@@ -108,7 +108,7 @@ def _one_shot_text(prompt: Optional[str]) -> Optional[str]:
 
 
 def _select_tools(settings: Any, names: list[str]) -> list[Any]:
-    from chatfn.plugins import load_tools
+    from chatfn.plugins.host import load_tools
 
     loaded = load_tools(settings).tools
     if not names:
@@ -122,7 +122,7 @@ def _select_tools(settings: Any, names: list[str]) -> list[Any]:
 
 
 def _print_tools(tools: Any) -> None:
-    from chatfn.console import status
+    from chatfn.output.console import status
 
     listed = list(tools)
     if not listed:
@@ -139,6 +139,6 @@ def _open_log(
         if resume or cid:
             raise UsageError("--continue and --cid need the conversation log, which is turned off")
         return None, None
-    from chatfn.chatlog import open_chat_log
+    from chatfn.log.session import open_chat_log
 
     return open_chat_log(settings, endpoint, resume=resume, cid=cid)

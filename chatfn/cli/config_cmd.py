@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from chatfn.console import status
 from chatfn.errors import ConfigError
+from chatfn.output.console import status
 
 app = typer.Typer(help="Show or create the configuration file.", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default: 
 @app.command("path")
 def path_command(config: Optional[Path] = ConfigOption) -> None:
     """Print the path of the config file chatfn reads."""
-    from chatfn.config import config_path
+    from chatfn.settings.config import config_path
 
     typer.echo(str(config_path(config)))
 
@@ -27,7 +27,7 @@ def path_command(config: Optional[Path] = ConfigOption) -> None:
 @app.command("show")
 def show_command(config: Optional[Path] = ConfigOption) -> None:
     """Print the resolved config (defaults filled in) as JSON, with every secret redacted."""
-    from chatfn.config import load_config, redacted
+    from chatfn.settings.config import load_config, redacted
 
     loaded = load_config(config)
     status(f"# from {loaded.source}" if loaded.source else "# no config file: defaults")
@@ -40,7 +40,7 @@ def init_command(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write the documented example config to the user config path (never overwrites)."""
-    from chatfn.config import config_path
+    from chatfn.settings.config import config_path
 
     target = config_path(config)
     if target.exists() and not force:

@@ -1,6 +1,6 @@
 """`chatfn logs`: look back at logged conversations, their tool calls and results.
 
-A thin shell over :mod:`chatfn.logstore`. Reading commands never create the log:
+A thin shell over :mod:`chatfn.log.store`. Reading commands never create the log:
 with no file there is simply nothing logged yet.
 """
 
@@ -18,7 +18,7 @@ import typer
 from chatfn.errors import LogError
 
 if TYPE_CHECKING:
-    from chatfn.logstore import Conversation, LoggedMessage, LogStore
+    from chatfn.log.store import Conversation, LoggedMessage, LogStore
 
 app = typer.Typer(help="Browse and search the conversation log.", no_args_is_help=True)
 
@@ -29,12 +29,12 @@ NOTHING_LOGGED = "no conversations logged yet"
 
 def _log_path(config: Path | None = None) -> Path:
     """The log's path: ``$CHATFN_LOG_DB``, else the config's ``log.path``, else the default."""
-    from chatfn.logstore import LOG_DB_ENV, default_log_path
+    from chatfn.log.store import LOG_DB_ENV, default_log_path
 
     if os.environ.get(LOG_DB_ENV):
         return default_log_path()
     try:
-        from chatfn.config import load_config
+        from chatfn.settings.config import load_config
     except ImportError:  # config is optional here: the log is readable without it
         return default_log_path()
     return default_log_path(load_config(config).log.path)
@@ -42,7 +42,7 @@ def _log_path(config: Path | None = None) -> Path:
 
 def _open(config: Path | None) -> LogStore | None:
     """The existing log, or None when nothing was ever logged."""
-    from chatfn.logstore import LogStore
+    from chatfn.log.store import LogStore
 
     path = _log_path(config)
     if not path.exists():
@@ -57,7 +57,7 @@ def list_command(
     config: Optional[Path] = ConfigOption,
 ) -> None:
     """List recent conversations: id, time, model, message count and first words."""
-    from chatfn.console import status
+    from chatfn.output.console import status
 
     store = _open(config)
     summaries = []
@@ -106,7 +106,7 @@ def search_command(
     config: Optional[Path] = ConfigOption,
 ) -> None:
     """Find messages, tool calls and tool results that contain TEXT."""
-    from chatfn.console import status
+    from chatfn.output.console import status
 
     store = _open(config)
     hits = []

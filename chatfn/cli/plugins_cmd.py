@@ -21,8 +21,8 @@ def list_command(
     config: Optional[Path] = ConfigOption,
 ) -> None:
     """List every plugin found: distribution, version, entry point, tools and status."""
-    from chatfn.config import load_config
-    from chatfn.plugins import load_tools
+    from chatfn.plugins.host import load_tools
+    from chatfn.settings.config import load_config
 
     toolset = load_tools(load_config(config))
     if as_json:
@@ -69,8 +69,8 @@ def new_command(
     directory: Path = typer.Option(Path("."), "--dir", help="Where to create the package folder."),
 ) -> None:
     """Create a ready-to-install plugin package with a tool, tests and docs."""
-    from chatfn.console import status
-    from chatfn.scaffold import new_plugin
+    from chatfn.output.console import status
+    from chatfn.plugins.scaffold import new_plugin
 
     created = new_plugin(name, directory)
     if created is not None:

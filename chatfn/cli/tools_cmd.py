@@ -25,9 +25,9 @@ def list_command(
     config: Optional[Path] = ConfigOption,
 ) -> None:
     """List the tools: name, the plugin it came from, and what it does."""
-    from chatfn.config import load_config
-    from chatfn.console import status
-    from chatfn.plugins import load_tools
+    from chatfn.output.console import status
+    from chatfn.plugins.host import load_tools
+    from chatfn.settings.config import load_config
 
     toolset = load_tools(load_config(config), check_schemas=False)
     if as_json:
@@ -47,8 +47,8 @@ def list_command(
 @app.command("show")
 def show_command(name: str = typer.Argument(..., help="The tool's name."), config: Optional[Path] = ConfigOption) -> None:
     """Show a tool's full schema and where it came from, as JSON."""
-    from chatfn.config import load_config
-    from chatfn.toolrun import tool_timeout
+    from chatfn.settings.config import load_config
+    from chatfn.tools.policy import tool_timeout
 
     settings = load_config(config)
     tool, toolset = _find(name, settings)
@@ -79,15 +79,14 @@ def call_command(
     config: Optional[Path] = ConfigOption,
 ) -> None:
     """Run a tool directly, without a model, and print its result."""
-    from chatfn.config import load_config
-    from chatfn.toolrun import (
+    from chatfn.settings.config import load_config
+    from chatfn.tools.arguments import (
         ArgumentError,
-        invoke_tool,
         parse_arguments,
-        tool_output_to_stderr,
-        tool_timeout,
         validate_arguments,
     )
+    from chatfn.tools.policy import tool_timeout
+    from chatfn.tools.run import invoke_tool, tool_output_to_stderr
 
     settings = load_config(config)
     tool, _ = _find(name, settings)
@@ -144,7 +143,7 @@ def _find(name: str, settings: Any) -> tuple[Any, Any]:
     """The tool called ``name`` and the tool set, or a :class:`UsageError` that says why not."""
     import difflib
 
-    from chatfn.plugins import load_tools
+    from chatfn.plugins.host import load_tools
 
     toolset = load_tools(settings)
     tool = toolset.get(name)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fnmatch
 import inspect
 import json
 import os
@@ -20,99 +19,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
-from chatfn.assemble import ToolCall
 from chatfn.errors import ToolError
-from chatfn.tools import Tool
+from chatfn.events import ToolCall, ToolOutcome
+from chatfn.tools.arguments import ArgumentError, parse_arguments, validate_arguments
+from chatfn.tools.policy import tool_timeout
+from chatfn.tools.tool import Tool
 
 if TYPE_CHECKING:
-    from chatfn.config import ToolSettings
+    from chatfn.settings.config import ToolSettings
 
 Approve = Callable[[Tool, dict[str, Any]], bool]
 DENIED = "the user denied this tool call"
-
-
-@dataclass(frozen=True)
-class ToolOutcome:
-    """What one call produced; ``content`` is exactly what goes back to the model."""
-
-    call: ToolCall
-    content: str
-    ok: bool
-    error: Optional[str] = None
-    duration: float = 0.0
-    truncated: bool = False
-    denied: bool = False
-
-
-class ArgumentError(ValueError):
-    """The model's arguments are not JSON, not an object, or break the tool's schema."""
-
-
-# -- arguments ---------------------------------------------------------------------
-
-
-def parse_arguments(raw: str | None) -> dict[str, Any]:
-    """The model's JSON arguments as a dict ("" means no arguments)."""
-    if raw is None or not raw.strip():
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as error:
-        raise ArgumentError(f"arguments are not valid JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise ArgumentError(f"arguments must be a JSON object, not {type(value).__name__}")
-    return value
-
-
-_validators: dict[str, Any] = {}
-
-
-def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> None:
-    """Raise :class:`ArgumentError` naming the first field that breaks ``tool``'s schema."""
-    from jsonschema import Draft202012Validator, validators
-    from jsonschema.exceptions import best_match
-
-    from chatfn.schema import SchemaError, check_json_schema
-
-    key = json.dumps(tool.parameters, sort_keys=True, default=str)
-    validator = _validators.get(key)
-    if validator is None:
-        try:
-            check_json_schema(tool.parameters, tool.name)
-        except SchemaError as error:
-            raise ArgumentError(f"the tool has an invalid schema: {error}") from None
-        cls = validators.validator_for(tool.parameters, default=Draft202012Validator)
-        validator = _validators[key] = cls(tool.parameters)
-    error = best_match(validator.iter_errors(dict(arguments)))
-    if error is None:
-        return
-    field = ".".join(str(part) for part in error.absolute_path)
-    if error.validator in ("required", "additionalProperties") and not field:
-        raise ArgumentError(f"invalid arguments for {tool.name}: {error.message}")
-    where = f"field {field!r}" if field else "arguments"
-    raise ArgumentError(f"invalid arguments for {tool.name}: {where}: {error.message}")
-
-
-def needs_approval(tool: Tool, arguments: Mapping[str, Any], settings: ToolSettings) -> bool:
-    """Config globs first (``require_approval`` then ``skip_approval``), then the tool's own say."""
-    if any(fnmatch.fnmatchcase(tool.name, pattern) for pattern in settings.require_approval):
-        return True
-    if any(fnmatch.fnmatchcase(tool.name, pattern) for pattern in settings.skip_approval):
-        return False
-    if tool.approval_check is not None:
-        try:
-            return bool(tool.approval_check(dict(arguments)))
-        except Exception:  # a broken check must fail safe
-            return True
-    return tool.needs_approval
-
-
-def tool_timeout(tool: Tool, settings: ToolSettings) -> float:
-    """Config's per-tool timeout, else the tool's own, else config's default."""
-    return settings.timeouts.get(tool.name) or tool.timeout or settings.timeout
 
 
 # -- results -------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from chatfn.errors import LogError
-from chatfn.logschema import LOG_DB_ENV, SCHEMA_VERSION, migrate
+from chatfn.log.schema import LOG_DB_ENV, SCHEMA_VERSION, migrate
 
 __all__ = [
     "LOG_DB_ENV",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chatfn.schema import SchemaError, check_schema_shape, function_schema
+from chatfn.tools.schema import SchemaError, check_schema_shape, function_schema
 
 BUILTIN = "builtin"
 """The plugin name of chatfn's own tools."""

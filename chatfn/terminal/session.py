@@ -14,9 +14,9 @@ from contextlib import closing
 from pathlib import Path
 
 from chatfn.chat import ChatSession
-from chatfn.console import status
 from chatfn.errors import ChatfnError, HangUp
-from chatfn.render import PlainRenderer
+from chatfn.output.console import status
+from chatfn.terminal.render import PlainRenderer
 
 HELP = """\
 /clear   start over (keeps the system prompt)

@@ -15,27 +15,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Optional
+from typing import Any, Optional
 
 from chatfn.errors import ProviderError
+from chatfn.events import Delta, ToolCall
 
-__all__ = ["AssembledMessage", "Delta", "StreamAssembler", "ToolCall"]
-
-
-class Delta(NamedTuple):
-    """A piece of the answer to show now: text, reasoning ("thinking") or a refusal."""
-
-    kind: Literal["text", "reasoning", "refusal"]
-    text: str
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One call the model asked for; ``arguments`` is its raw JSON text."""
-
-    id: str
-    name: str
-    arguments: str
+__all__ = ["AssembledMessage", "StreamAssembler"]
 
 
 @dataclass

@@ -13,7 +13,6 @@ import time
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from chatfn.assemble import Delta
 from chatfn.chat import (
     Done,
     Event,
@@ -23,8 +22,9 @@ from chatfn.chat import (
     Usage,
     UsageEvent,
 )
-from chatfn.console import DIM, RED, YELLOW, one_line, style
 from chatfn.errors import ChatfnError
+from chatfn.events import Delta
+from chatfn.output.console import DIM, RED, YELLOW, one_line, style
 
 
 def tool_trace(event: ToolResultEvent) -> str:
@@ -98,7 +98,7 @@ class PlainRenderer:
 
     def error(self, error: ChatfnError) -> None:
         """Show a failure as one line."""
-        from chatfn.console import error_line
+        from chatfn.output.console import error_line
 
         self.finish()
         error_line(str(error), hint=error.hint)
@@ -272,7 +272,7 @@ class MarkdownRenderer(PlainRenderer):
 
 def make_renderer(*, json_lines: bool, quiet: bool, out: TextIO | None = None) -> PlainRenderer:
     """JSON lines when asked, Markdown in a terminal, plain text otherwise."""
-    from chatfn.console import is_terminal
+    from chatfn.output.console import is_terminal
 
     stream = out or sys.stdout
     if json_lines:

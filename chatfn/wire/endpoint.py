@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chatfn.config import DEFAULT_SYSTEM_PROMPT, Config, Profile
 from chatfn.errors import ConfigError
+from chatfn.settings.config import DEFAULT_SYSTEM_PROMPT, Config, Profile
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key-needed"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chatfn.console import one_line
 from chatfn.errors import ProviderError
-from chatfn.provider import Endpoint
+from chatfn.output.console import one_line
+from chatfn.wire.endpoint import Endpoint
 
 
 def transport_errors() -> tuple[type[BaseException], ...]:

@@ -7,12 +7,19 @@ broken log is an error.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from chatfn.config import Config
-from chatfn.console import warning
 from chatfn.errors import LogError, UsageError
-from chatfn.provider import Endpoint
+from chatfn.output.console import warning
+from chatfn.settings.config import Config
+from chatfn.wire.endpoint import Endpoint
+
+
+class ChatLog(Protocol):
+    """What the loop needs from a conversation log (:class:`SessionLog` is the real one)."""
+
+    def add_message(self, message: dict[str, Any], **meta: Any) -> None:
+        """Store one complete message with its bookkeeping."""
 
 
 class SessionLog:
@@ -40,7 +47,7 @@ def open_chat_log(
     config: Config, endpoint: Endpoint, *, resume: bool = False, cid: str | None = None
 ) -> tuple[SessionLog | None, list[dict[str, Any]] | None]:
     """The log for a new session, and the history to resume when asked."""
-    from chatfn.logstore import LogStore, default_log_path
+    from chatfn.log.store import LogStore, default_log_path
 
     path = default_log_path(config.log.path)
     try:

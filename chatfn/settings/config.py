@@ -3,7 +3,7 @@
 Found at ``--config PATH``, else ``$CHATFN_CONFIG``, else ``config.toml`` in the
 user config directory. Precedence for every setting is flag > environment > file
 > default; the flags and variables are applied by the code that uses a setting
-(:mod:`chatfn.provider` for profiles), this module only reads the file.
+(:mod:`chatfn.wire.endpoint` for profiles), this module only reads the file.
 """
 
 from __future__ import annotations

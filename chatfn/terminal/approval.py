@@ -11,9 +11,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from chatfn.config import ToolSettings
-from chatfn.console import BOLD, style, warning
-from chatfn.tools import Tool
+from chatfn.output.console import BOLD, style, warning
+from chatfn.settings.config import ToolSettings
+from chatfn.tools.tool import Tool
 
 
 class Approver:
@@ -34,7 +34,7 @@ class Approver:
         self._ask = ask or _ask_terminal
 
     def __call__(self, tool: Tool, arguments: dict[str, Any]) -> bool:
-        from chatfn.toolrun import needs_approval
+        from chatfn.tools.policy import needs_approval
 
         if not needs_approval(tool, arguments, self.settings):
             return True

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from chatfn import PROJECT_NAME, hookspecs
-from chatfn.console import warning
-from chatfn.schema import SchemaError, check_json_schema, function_schema
-from chatfn.schemacache import SchemaCache, default_cache
-from chatfn.tools import BUILTIN, PluginInfo, Tool, ToolSet, make_tool
+from chatfn.output.console import warning
+from chatfn.tools.schema import SchemaError, check_json_schema, function_schema
+from chatfn.tools.schemacache import SchemaCache, default_cache
+from chatfn.tools.tool import BUILTIN, PluginInfo, Tool, ToolSet, make_tool
 
 REGISTER_OPTIONS = frozenset({"schema", "description", "needs_approval", "timeout"})
 """The keyword options of ``register()`` (hookspecs.Register); grows only by adding."""
@@ -32,9 +32,9 @@ REGISTER_OPTIONS = frozenset({"schema", "description", "needs_approval", "timeou
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-    from chatfn.config import Config
+    from chatfn.settings.config import Config
 
-DEFAULT_PLUGINS = ("chatfn.builtin_tools",)
+DEFAULT_PLUGINS = ("chatfn.plugins.builtin",)
 """Modules registered as plugins before any third-party one."""
 
 ENTRY_POINT_GROUP = PROJECT_NAME
@@ -60,7 +60,7 @@ def load_tools(config: Config | None = None, *, report: Report = warning, check_
     jsonschema, slow to import) for listings; the cheap structural check always runs.
     """
     if config is None:
-        from chatfn.config import Config
+        from chatfn.settings.config import Config
 
         config = Config()
     key = json.dumps(

@@ -1,0 +1,62 @@
+"""The model's tool arguments: parsed from JSON and checked against the tool's schema.
+
+Everything here raises :class:`ArgumentError`, whose message goes back to the model as
+the call's result, so it says which field is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from chatfn.tools.tool import Tool
+
+
+class ArgumentError(ValueError):
+    """The model's arguments are not JSON, not an object, or break the tool's schema."""
+
+
+# -- arguments ---------------------------------------------------------------------
+
+
+def parse_arguments(raw: str | None) -> dict[str, Any]:
+    """The model's JSON arguments as a dict ("" means no arguments)."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise ArgumentError(f"arguments are not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ArgumentError(f"arguments must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+_validators: dict[str, Any] = {}
+
+
+def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> None:
+    """Raise :class:`ArgumentError` naming the first field that breaks ``tool``'s schema."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import best_match
+
+    from chatfn.tools.schema import SchemaError, check_json_schema
+
+    key = json.dumps(tool.parameters, sort_keys=True, default=str)
+    validator = _validators.get(key)
+    if validator is None:
+        try:
+            check_json_schema(tool.parameters, tool.name)
+        except SchemaError as error:
+            raise ArgumentError(f"the tool has an invalid schema: {error}") from None
+        cls = validators.validator_for(tool.parameters, default=Draft202012Validator)
+        validator = _validators[key] = cls(tool.parameters)
+    error = best_match(validator.iter_errors(dict(arguments)))
+    if error is None:
+        return
+    field = ".".join(str(part) for part in error.absolute_path)
+    if error.validator in ("required", "additionalProperties") and not field:
+        raise ArgumentError(f"invalid arguments for {tool.name}: {error.message}")
+    where = f"field {field!r}" if field else "arguments"
+    raise ArgumentError(f"invalid arguments for {tool.name}: {where}: {error.message}")
