@@ -29,6 +29,13 @@ class Register(Protocol):
         description: str | None = None,
         needs_approval: bool = False,
         timeout: float | None = None,
+        read_only_hint: bool | None = None,
+        destructive_hint: bool | None = None,
+        idempotent_hint: bool | None = None,
+        open_world_hint: bool | None = None,
+        private_data: bool = False,
+        approval_scope: Callable[[dict[str, Any]], str] | None = None,
+        isolated: bool = False,
     ) -> None:
         """Offer ``function`` to the model as a tool.
 
@@ -45,6 +52,20 @@ class Register(Protocol):
             description: Overrides the description taken from the docstring.
             needs_approval: Ask the user before each call (config can override).
             timeout: Default timeout in seconds for this tool (config can override).
+            read_only_hint: The tool changes nothing (MCP's ``readOnlyHint``). None: not said.
+            destructive_hint: A change it makes may destroy data (MCP's ``destructiveHint``).
+            idempotent_hint: Two identical calls do no more than one (MCP's ``idempotentHint``).
+            open_world_hint: It reaches beyond this machine, e.g. the network (MCP's ``openWorldHint``).
+                The default policy asks before such a tool runs once the conversation holds
+                private data, so that nothing private leaves unasked.
+            private_data: Its results are the user's private data (a file's contents, a
+                command's output); the conversation is marked as holding private data.
+            approval_scope: ``scope(arguments) -> str``: what an ``[a]lways`` answer covers,
+                e.g. the exact command line; calls with another scope are asked again.
+                Default: the whole tool.
+            isolated: Run each call in a worker process that chatfn kills at the timeout or
+                on Ctrl-C, for code that may hold the GIL (regexes, parsers, C extensions).
+                The function and its arguments must be picklable; calls cost a process start.
         """
 
 

@@ -24,10 +24,14 @@ from chatfn import PROJECT_NAME, hookspecs
 from chatfn.output.console import warning
 from chatfn.tools.schema import SchemaError, check_json_schema, function_schema
 from chatfn.tools.schemacache import SchemaCache, default_cache
-from chatfn.tools.tool import BUILTIN, PluginInfo, Tool, ToolSet, make_tool
-
-REGISTER_OPTIONS = frozenset({"schema", "description", "needs_approval", "timeout"})
-"""The keyword options of ``register()`` (hookspecs.Register); grows only by adding."""
+from chatfn.tools.tool import (
+    BUILTIN,
+    REGISTER_OPTIONS,
+    PluginInfo,
+    Tool,
+    ToolSet,
+    make_tool,
+)
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -174,7 +178,7 @@ def _call_hook(
         return schemas.schema(function, name, description, function_schema)
 
     def register(function: Any, name: str | None = None, **options: Any) -> None:
-        unknown = sorted(set(options) - REGISTER_OPTIONS)
+        unknown = sorted(set(options).difference(REGISTER_OPTIONS))
         if unknown:
             _problem(toolset, info, f"plugin {info.label} passed unknown register() options {unknown}", report)
             return

@@ -94,7 +94,13 @@ class _Pending:
         self._done = threading.Event()
         self._value: Any = None
         self._error: BaseException | None = None
-        if tool.is_async:
+        self._isolated: Any = None
+        if tool.isolated:
+            from chatfn.tools.isolation import IsolatedCall
+
+            self._future = None
+            self._isolated = IsolatedCall(tool.function, arguments)
+        elif tool.is_async:
             self._future = asyncio.run_coroutine_threadsafe(
                 asyncio.wait_for(tool.function(**arguments), timeout), _event_loop()
             )
@@ -121,7 +127,23 @@ class _Pending:
         finally:
             self._mark_done()
 
+    def cancel(self) -> None:
+        """Stop the call if it can be stopped (an isolated one); others are abandoned."""
+        if self._isolated is not None:
+            self._isolated.stop()
+
+    def _wait_isolated(self) -> str:
+        status, value = self._isolated.result(self.started + self.timeout - time.perf_counter())
+        self.finished = time.perf_counter()
+        if status == "timeout":
+            raise ToolError(f"{self.tool.name} timed out after {self.timeout:g} s (its worker process was stopped)")
+        if status == "error":
+            raise ToolError(f"{self.tool.name} failed: {value}")
+        return format_result(value)
+
     def wait(self) -> str:
+        if self._isolated is not None:
+            return self._wait_isolated()
         deadline = self.started + self.timeout
         if not self._done.wait(max(0.0, deadline - time.perf_counter()) + (0.25 if self.tool.is_async else 0)):
             if self._future is not None:  # the coroutine blocks the loop: give later calls a fresh one
@@ -195,13 +217,19 @@ def run_tool_calls(
                 pending.append((index, _Pending(tool, arguments, tool_timeout(tool, settings))))
             except Exception as error:
                 outcomes[index] = _failed(calls[index], f"{tool.name} failed: {_describe(error)}")
-        for index, running in pending:
-            try:
-                text, truncated = cap(running.wait(), settings.max_result_chars)
-            except ToolError as error:
-                outcomes[index] = _failed(calls[index], str(error), running.duration)
-                continue
-            outcomes[index] = ToolOutcome(calls[index], text, ok=True, duration=running.duration, truncated=truncated)
+        try:
+            for index, running in pending:
+                try:
+                    text, truncated = cap(running.wait(), settings.max_result_chars)
+                except ToolError as error:
+                    outcomes[index] = _failed(calls[index], str(error), running.duration)
+                    continue
+                outcomes[index] = ToolOutcome(
+                    calls[index], text, ok=True, duration=running.duration, truncated=truncated
+                )
+        finally:
+            for _, running in pending:
+                running.cancel()
     return [outcomes[index] for index in range(len(calls))]
 
 

@@ -19,6 +19,7 @@ BUILTIN = "builtin"
 """The plugin name of chatfn's own tools."""
 
 ApprovalCheck = Callable[[dict[str, Any]], bool]
+ApprovalScope = Callable[[dict[str, Any]], str]
 
 
 _SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])")
@@ -39,6 +40,20 @@ class Tool:
     is_async: bool = False
     approval_check: ApprovalCheck | None = field(default=None, repr=False, compare=False)
     """Per-call decision (``chatfn_needs_approval`` on the function), e.g. only for risky commands."""
+    read_only_hint: bool | None = None
+    """MCP's ``readOnlyHint``: the tool changes nothing. None means the plugin did not say."""
+    destructive_hint: bool | None = None
+    """MCP's ``destructiveHint``: a change it makes may destroy data."""
+    idempotent_hint: bool | None = None
+    """MCP's ``idempotentHint``: calling it twice with the same arguments does no more than once."""
+    open_world_hint: bool | None = None
+    """MCP's ``openWorldHint``: it reaches beyond this machine (the network, other people)."""
+    private_data: bool = False
+    """Its results are the user's private data (a file's contents, a command's output)."""
+    approval_scope: ApprovalScope | None = field(default=None, repr=False, compare=False)
+    """What ``[a]lways`` covers for a call: a key from its arguments (default: the whole tool)."""
+    isolated: bool = False
+    """Run each call in a worker process that is killed at its timeout or on Ctrl-C."""
 
     def openai_function(self) -> dict[str, Any]:
         """The item of the legacy ``functions`` request parameter."""
@@ -67,6 +82,13 @@ def make_tool(
     description: str | None = None,
     needs_approval: bool = False,
     timeout: float | None = None,
+    read_only_hint: bool | None = None,
+    destructive_hint: bool | None = None,
+    idempotent_hint: bool | None = None,
+    open_world_hint: bool | None = None,
+    private_data: bool = False,
+    approval_scope: ApprovalScope | None = None,
+    isolated: bool = False,
     plugin: str = BUILTIN,
     distribution: str | None = None,
     build_schema: Callable[[Callable[..., Any], str | None, str | None], dict[str, Any]] = function_schema,
@@ -83,6 +105,19 @@ def make_tool(
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise SchemaError(f"{checked['name']}: timeout must be a positive number of seconds, not {timeout!r}")
     check = getattr(function, "chatfn_needs_approval", None)
+    hints = {
+        "read_only_hint": read_only_hint,
+        "destructive_hint": destructive_hint,
+        "idempotent_hint": idempotent_hint,
+        "open_world_hint": open_world_hint,
+    }
+    for option, value in hints.items():
+        if value is not None and not isinstance(value, bool):
+            raise SchemaError(f"{checked['name']}: {option} must be True, False or None, not {value!r}")
+    if approval_scope is not None and not callable(approval_scope):
+        raise SchemaError(f"{checked['name']}: approval_scope must be callable, not {approval_scope!r}")
+    if isolated and is_async_callable(function):
+        raise SchemaError(f"{checked['name']}: isolated=True needs a sync function (async tools run on one event loop)")
     return Tool(
         name=checked["name"],
         description=checked["description"],
@@ -94,7 +129,31 @@ def make_tool(
         timeout=float(timeout) if timeout is not None else None,
         is_async=is_async_callable(function),
         approval_check=check if callable(check) else None,
+        **hints,
+        private_data=bool(private_data),
+        approval_scope=approval_scope,
+        isolated=bool(isolated),
     )
+
+
+REGISTER_OPTIONS: tuple[str, ...] = (
+    "schema",
+    "description",
+    "needs_approval",
+    "timeout",
+    "read_only_hint",
+    "destructive_hint",
+    "idempotent_hint",
+    "open_world_hint",
+    "private_data",
+    "approval_scope",
+    "isolated",
+)
+"""The keyword options of ``register()``: :func:`make_tool`'s, less chatfn's own bookkeeping.
+
+Public and additive only. ``tests/test_public_api.py`` checks that this tuple, the
+signature of :func:`make_tool`, :class:`chatfn.hookspecs.Register` and docs/plugins.md agree.
+"""
 
 
 def is_async_callable(function: Any) -> bool:

@@ -1,0 +1,94 @@
+"""Tools registered with ``isolated=True`` run in a worker process that chatfn can kill."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+
+from chatfn.events import ToolCall
+from chatfn.settings.config import ToolSettings
+from chatfn.tools.run import run_tool_calls
+from chatfn.tools.tool import make_tool
+
+
+def backtrack(text: str) -> str:
+    """Match a pattern that backtracks catastrophically: ``re`` holds the GIL meanwhile."""
+    return str(bool(re.match(r"(a+)+$", text)))
+
+
+def whoami() -> str:
+    """The process the call ran in."""
+    return str(os.getpid())
+
+
+def explode() -> str:
+    """Fail."""
+    raise ValueError("no luck")
+
+
+def die() -> str:
+    """Leave without a word."""
+    os._exit(3)
+
+
+def _run(function, arguments: str = "{}", timeout: float = 5.0):
+    tool = make_tool(function, isolated=True, timeout=timeout)
+    call = ToolCall("call_1", tool.name, arguments)
+    return run_tool_calls([call], {tool.name: tool}, ToolSettings(), approve=lambda tool, arguments: True)[0]
+
+
+def test_an_isolated_call_runs_in_another_process_and_returns_its_value() -> None:
+    outcome = _run(whoami)
+    assert outcome.ok and outcome.content.isdigit() and int(outcome.content) != os.getpid()
+
+
+def test_a_call_stuck_holding_the_gil_is_stopped_at_its_timeout_and_the_process_goes_on() -> None:
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def tick() -> None:  # proves the main process keeps running while the worker is stuck
+        while not stop.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.05)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    outcome = _run(backtrack, '{"text": "' + "a" * 40 + '!"}', timeout=1.0)
+    stop.set()
+    assert not outcome.ok
+    assert outcome.error == "backtrack timed out after 1 s (its worker process was stopped)"
+    assert len(ticks) >= 10
+
+
+def test_exceptions_and_a_dying_worker_become_errors_for_the_model() -> None:
+    assert _run(explode).content == "Error: explode failed: ValueError: no luck"
+    died = _run(die)
+    assert not died.ok and "worker process died (exit code 3)" in died.content
+
+
+def test_ctrl_c_while_waiting_kills_the_worker() -> None:
+    from chatfn.tools import isolation
+
+    tool = make_tool(backtrack, isolated=True, timeout=30)
+    call = ToolCall("call_1", tool.name, '{"text": "' + "a" * 40 + '!"}')
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        run_tool_calls([call], {tool.name: tool}, ToolSettings(), approve=lambda tool, arguments: True)
+    assert not isolation._live
+
+
+def test_isolated_needs_a_sync_function() -> None:
+    from chatfn.tools.schema import SchemaError
+
+    async def later() -> str:
+        """Later."""
+        return "x"
+
+    with pytest.raises(SchemaError, match="isolated=True needs a sync function"):
+        make_tool(later, isolated=True)
