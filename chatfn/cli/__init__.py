@@ -21,10 +21,15 @@ from chatfn.cli import chat_cmd, config_cmd, logs_cmd, plugins_cmd, tools_cmd
 from chatfn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, ChatfnError, HangUp
 
 EXIT_CODES_HELP = "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted."
+ROOT_HELP = (
+    "Chat with OpenAI-compatible models that call tools from plugins.\n\n"
+    "'chatfn PROMPT' (or text piped to 'chatfn') is short for 'chatfn chat PROMPT'. "
+    "A prompt that is a command's name runs the command; send it with 'chatfn chat PROMPT' or 'chatfn -- PROMPT'."
+)
 
 app = typer.Typer(
     name="chatfn",
-    help="Chat with OpenAI-compatible models that call tools from plugins.",
+    help=ROOT_HELP,
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -69,7 +74,10 @@ def run(argv: list[str] | None = None) -> None:
     that escapes a command is reported without a traceback (tracebacks can hold
     secrets in their arguments); ``CHATFN_DEBUG=1`` prints one, without locals.
     """
+    from chatfn.cli.default_command import command_names, with_default_command
+
     _stop_on_hang_up()
+    argv = with_default_command(sys.argv[1:] if argv is None else argv, command_names(app), sys.stdin)
     try:
         app(args=argv, prog_name="chatfn")
     except ChatfnError as error:
