@@ -18,6 +18,7 @@ from chatfn.events import (
     Done,
     Event,
     Notice,
+    Started,
     ToolCall,
     ToolCallEvent,
     ToolResultEvent,
@@ -95,6 +96,11 @@ class ChatSession:
             self._client = make_client(self.endpoint)
         return self._client
 
+    @property
+    def conversation_id(self) -> str | None:
+        """The logged conversation's id once something is logged; None without a log."""
+        return getattr(self.log, "conversation_id", None)
+
     def clear(self) -> None:
         """Start over with only the system message, as the original sample's clear_conversation."""
         self.messages = []
@@ -110,6 +116,7 @@ class ChatSession:
         """
         self._append({"role": "user", "content": text})
         try:
+            yield Started(self.conversation_id, self.endpoint.model, self.endpoint.profile)
             yield from self._rounds()
         except (KeyboardInterrupt, GeneratorExit):
             self._answer_pending_calls("interrupted by the user")

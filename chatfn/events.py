@@ -16,6 +16,7 @@ __all__ = [
     "Done",
     "Event",
     "Notice",
+    "Started",
     "ToolCall",
     "ToolCallEvent",
     "ToolOutcome",
@@ -51,6 +52,20 @@ class ToolOutcome:
     duration: float = 0.0
     truncated: bool = False
     denied: bool = False
+
+
+@dataclass(frozen=True)
+class Started:
+    """A message was sent: which logged conversation it belongs to (None unlogged) and to which model.
+
+    First of every answer's events, so a script reading ``--json`` learns the id it can
+    follow up with (``chatfn chat --cid ID``) before anything else arrives.
+    """
+
+    conversation_id: Optional[str]
+    model: str
+    profile: str
+    kind: Literal["start"] = "start"
 
 
 @dataclass(frozen=True)
@@ -94,4 +109,4 @@ class Done:
     kind: Literal["done"] = "done"
 
 
-Event = Union[Delta, ToolCallEvent, ToolResultEvent, UsageEvent, Notice, Done]
+Event = Union[Started, Delta, ToolCallEvent, ToolResultEvent, UsageEvent, Notice, Done]

@@ -123,9 +123,9 @@ def test_show_json_has_messages_and_bookkeeping(cli, logged) -> None:
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["id"] == newer and shown["model"] == "gpt-test"
-    assert [message["message"] for message in shown["messages"]] == CONVERSATION
-    assert [message["seq"] for message in shown["messages"]] == [1, 2, 3, 4, 5, 6]
-    last = shown["messages"][-1]
+    assert shown["messages"] == CONVERSATION  # as the API takes them
+    assert [entry["seq"] for entry in shown["log"]] == [1, 2, 3, 4, 5, 6]
+    last = shown["log"][-1]
     assert (last["interrupted"], last["duration"], last["usage"]) == (True, 2.5, {"total_tokens": 77})
 
 

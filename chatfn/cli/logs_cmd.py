@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -93,9 +94,60 @@ def show_command(
             conversation_id = store.resolve_id(conversation_id)
         conversation = store.conversation(conversation_id)
     if as_json:
-        typer.echo(json.dumps(asdict(conversation), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(conversation_json(conversation), indent=2, ensure_ascii=False))
         return
     typer.echo("\n".join(render_conversation(conversation)))
+
+
+def conversation_json(conversation: Conversation) -> dict[str, Any]:
+    """``logs show --json``: ``messages`` exactly as the API takes them, bookkeeping beside them.
+
+    ``messages`` can be sent back to any Chat Completions server as it is; ``log``
+    holds, at the same index, what chatfn noted about each message (time, model,
+    duration, usage, interrupted, error).
+    """
+    data = asdict(conversation)
+    logged = data.pop("messages")
+    data["messages"] = [entry.pop("message") for entry in logged]
+    data["log"] = logged
+    return data
+
+
+@app.command("rm")
+def rm_command(
+    conversation_ids: Optional[list[str]] = typer.Argument(None, metavar="[ID]...", help="Ids or their starts."),
+    everything: bool = typer.Option(False, "--all", help="Delete every logged conversation (asks first)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before --all (needed without a terminal)."),
+    config: Optional[Path] = ConfigOption,
+) -> None:
+    """Delete conversations, their messages and their search index entries."""
+    from chatfn.errors import UsageError
+    from chatfn.output.console import is_terminal, status
+
+    if bool(conversation_ids) == everything:
+        raise UsageError("give conversation ids, or --all", hint="'chatfn logs list' shows the ids")
+    store = _open(config)
+    if store is None:
+        if everything:
+            status(NOTHING_LOGGED)
+            return
+        raise LogError(f"no logged conversation has an id starting with {conversation_ids[0]!r}")  # type: ignore[index]
+    with store:
+        if everything:
+            ids = store.all_conversation_ids()
+            if not ids:
+                status(NOTHING_LOGGED)
+                return
+            if not yes:
+                if not is_terminal(sys.stdin):
+                    raise UsageError("--all deletes every conversation; pass --yes to confirm without a terminal")
+                if not typer.confirm(f"Delete all {len(ids)} logged conversations?", default=False, err=True):
+                    status("nothing deleted")
+                    return
+        else:
+            ids = list(dict.fromkeys(store.resolve_id(prefix) for prefix in conversation_ids or []))
+        deleted = store.delete_conversations(ids)
+    status(f"deleted {deleted} conversation" + ("" if deleted == 1 else "s"))
 
 
 @app.command("search")

@@ -205,6 +205,28 @@ class LogStore:
             )
         return int(seq)
 
+    def delete_conversations(self, conversation_ids: Sequence[str]) -> int:
+        """Delete these conversations, their messages and their search index entries; return how many.
+
+        The rows go in one transaction, with ``secure_delete`` so the text is overwritten
+        in the file, and the search index is then merged so no deleted word lingers in
+        its segments (``logs rm`` is for text that must go).
+        """
+        if not conversation_ids:
+            return 0
+        marks = ", ".join("?" for _ in conversation_ids)
+        with self._write() as db:
+            db.execute("PRAGMA secure_delete = ON")
+            db.execute(f"DELETE FROM messages WHERE conversation_id IN ({marks})", tuple(conversation_ids))
+            deleted = db.execute(f"DELETE FROM conversations WHERE id IN ({marks})", tuple(conversation_ids)).rowcount
+        with self._write() as db:
+            db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
+        return int(deleted)
+
+    def all_conversation_ids(self) -> list[str]:
+        """Every conversation's id, oldest first."""
+        return [row[0] for row in self._read("SELECT id FROM conversations ORDER BY id")]
+
     # -- reading -------------------------------------------------------------
 
     def history(self, conversation_id: str) -> list[dict[str, Any]]:

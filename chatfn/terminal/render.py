@@ -23,7 +23,7 @@ from chatfn.chat import (
     UsageEvent,
 )
 from chatfn.errors import ChatfnError
-from chatfn.events import Delta
+from chatfn.events import Delta, Started
 from chatfn.output.console import DIM, RED, YELLOW, one_line, style
 
 
@@ -161,6 +161,8 @@ def event_json(event: Event) -> dict[str, Any]:
         return {"type": "notice", "message": event.message}
     if isinstance(event, Done):
         return {"type": "done", "finish_reason": event.finish_reason, "rounds": event.rounds}
+    if isinstance(event, Started):
+        return {"type": "start", "conversation_id": event.conversation_id, "model": event.model, "profile": event.profile}
     return {"type": getattr(event, "kind", "unknown"), **asdict(event)}  # type: ignore[call-overload]
 
 
@@ -192,7 +194,7 @@ class MarkdownRenderer(PlainRenderer):
 
     def event(self, event: Event) -> None:
         """Show one event; lines on stderr first settle the live view, so they cannot garble it."""
-        if type(event) is not Delta and not isinstance(event, (UsageEvent, Done)):
+        if type(event) is not Delta and not isinstance(event, (UsageEvent, Done, Started)):
             self.finish()
         super().event(event)
 
