@@ -1,32 +1,56 @@
 """chatfn tools that let a model look at files: list, read and search, read-only.
 
 Every path is confined to one root directory (``[plugins.files] root``, default: the
-current directory when the tool runs). ``..`` escapes, absolute paths outside the
-root and symlinks that resolve outside it are refused; binary files are refused
-(or skipped when searching); file sizes and result sizes are capped.
+current directory when the tool runs). Confinement does not trust a path string:
+each component is opened relative to the directory descriptor of the one before it
+with ``O_NOFOLLOW``, and symlinks are resolved here, one hop at a time, against the
+directories already open. A ``..`` can never climb above the root's descriptor, so a
+directory swapped for a symlink between a check and a read cannot lead outside.
+Hard-linked files, secrets (``.env``, keys, credential files) and binary files are
+refused; sizes, lines and search time are capped.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
-import re
 import stat
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import chatfn
 
-__all__ = ["FilesSettings", "make_tools", "register_tools"]
+__all__ = ["DEFAULT_DENY", "FilesSettings", "make_tools", "register_tools"]
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 DEFAULT_MAX_RESULT_CHARS = 20_000
+DEFAULT_MAX_LINE_CHARS = 2_000
+DEFAULT_SEARCH_TIMEOUT = 10.0
+REGISTRATION_MARGIN_SECONDS = 2.0
 BINARY_SNIFF_BYTES = 8192
 MAX_SEARCH_RESULTS = 1000
-MAX_LINE_CHARS = 300
+MAX_SEARCH_LINE_CHARS = 300
+MAX_SYMLINK_HOPS = 40
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
+DEFAULT_DENY: tuple[str, ...] = (
+    ".env*", "*.env",
+    ".git", ".hg", ".svn",
+    ".ssh", ".gnupg", ".aws/credentials", ".aws/config", ".docker/config.json", ".kube/config",
+    ".config/gcloud", ".azure",
+    "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "*.pem", "*.key", "*.p12", "*.pfx", "*.keystore", "*.jks",
+    ".netrc", "_netrc", ".npmrc", ".pypirc", ".pgpass", ".git-credentials", ".htpasswd",
+    "credentials.json", "secrets.json", "*.kdbx",
+)
+"""Glob patterns of paths the tools refuse: matched against every component of the
+resolved path (``.git`` covers everything inside it), or, when a pattern holds a
+``/``, against every run of consecutive components (``.aws/credentials``)."""
+
+_SETTINGS_KEYS = {"root", "max_file_bytes", "max_result_chars", "max_line_chars", "deny", "allow_hard_links", "search_timeout"}
 
 
 @dataclass(frozen=True)
@@ -36,20 +60,37 @@ class FilesSettings:
     root: str | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_result_chars: int = DEFAULT_MAX_RESULT_CHARS
+    max_line_chars: int = DEFAULT_MAX_LINE_CHARS
+    deny: tuple[str, ...] = DEFAULT_DENY
+    allow_hard_links: bool = False
+    search_timeout: float = DEFAULT_SEARCH_TIMEOUT
 
     @classmethod
     def from_config(cls, table: Mapping[str, Any]) -> FilesSettings:
         """Read and validate the table; unknown keys are an error so typos never pass."""
-        unknown = sorted(set(table) - {"root", "max_file_bytes", "max_result_chars"})
+        unknown = sorted(set(table) - _SETTINGS_KEYS)
         if unknown:
             raise ValueError(f"[plugins.files]: unknown key(s) {', '.join(unknown)}")
         root = table.get("root")
         if root is not None and (not isinstance(root, str) or not root):
             raise ValueError(f"[plugins.files] root must be a non-empty path string, not {root!r}")
+        deny = table.get("deny", DEFAULT_DENY)
+        if isinstance(deny, str) or not isinstance(deny, Sequence) or not all(isinstance(p, str) and p.strip("/") for p in deny):
+            raise ValueError('[plugins.files] deny must be a list of glob patterns, e.g. [".env*", "*.pem"]')
+        hard_links = table.get("allow_hard_links", False)
+        if not isinstance(hard_links, bool):
+            raise ValueError(f"[plugins.files] allow_hard_links must be true or false, not {hard_links!r}")
+        timeout = table.get("search_timeout", DEFAULT_SEARCH_TIMEOUT)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"[plugins.files] search_timeout must be a positive number of seconds, not {timeout!r}")
         return cls(
             root=root,
             max_file_bytes=_positive_int(table, "max_file_bytes", DEFAULT_MAX_FILE_BYTES),
             max_result_chars=_positive_int(table, "max_result_chars", DEFAULT_MAX_RESULT_CHARS),
+            max_line_chars=_positive_int(table, "max_line_chars", DEFAULT_MAX_LINE_CHARS),
+            deny=tuple(pattern.strip("/") for pattern in deny),
+            allow_hard_links=hard_links,
+            search_timeout=float(timeout),
         )
 
     def root_path(self) -> Path:
@@ -60,6 +101,19 @@ class FilesSettings:
             raise FileNotFoundError(f"the files root {str(root)!r} is not a directory")
         return resolved
 
+    def denied_by(self, parts: Sequence[str]) -> str | None:
+        """The deny pattern that matches the path ``parts`` (relative to the root), if any."""
+        for pattern in self.deny:
+            if "/" not in pattern:
+                if any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+                    return pattern
+                continue
+            width = pattern.count("/") + 1
+            for start in range(len(parts) - width + 1):
+                if fnmatch.fnmatchcase("/".join(parts[start : start + width]), pattern):
+                    return pattern
+        return None
+
 
 def _positive_int(table: Mapping[str, Any], key: str, default: int) -> int:
     value = table.get(key, default)
@@ -68,34 +122,172 @@ def _positive_int(table: Mapping[str, Any], key: str, default: int) -> int:
     return value
 
 
-# -- confinement ---------------------------------------------------------------
+# -- confinement -----------------------------------------------------------------
 
 
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+@dataclass
+class Opened:
+    """A descriptor opened inside the root, with the components that lead to it."""
+
+    fd: int
+    parts: tuple[str, ...]
+    info: os.stat_result
+
+    @property
+    def display(self) -> str:
+        return "/".join(self.parts) or "."
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
-def resolve_path(path: str, root: Path) -> Path:
-    """``path`` (relative to ``root``, or absolute inside it) resolved; refuse any way out."""
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+
+
+def _model_parts(path: str, root: Path, configured: str | None) -> list[str]:
+    """The components of ``path`` relative to the root; absolute paths must name a place inside it."""
     if not isinstance(path, str) or not path.strip():
         raise ValueError("path must be a non-empty string (use '.' for the root)")
     if "\x00" in path:
         raise ValueError("path must not contain NUL characters")
-    given = Path(path)
-    candidate = given if given.is_absolute() else root / given
-    resolved = candidate.resolve()
-    if _inside(resolved, root):
-        return resolved
-    if given.is_absolute() and not _inside(Path(os.path.normpath(candidate)), root):
+    if not os.path.isabs(path):
+        return path.split("/")
+    relative = _relative_to_root(path, root, configured)
+    if relative is None:
         raise PermissionError(f"{path!r} is outside the allowed root {str(root)!r}; use a path inside it")
-    if not _inside(Path(os.path.normpath(candidate)), root):
-        raise PermissionError(f"{path!r} uses '..' to leave the allowed root {str(root)!r}")
-    raise PermissionError(f"{path!r} is a symlink that resolves outside the allowed root {str(root)!r}")
+    return relative
 
 
-def _display(path: Path, root: Path) -> str:
-    relative = path.relative_to(root).as_posix()
-    return relative if relative != "." else "."
+def _relative_to_root(absolute: str, root: Path, configured: str | None) -> list[str] | None:
+    """The components of an absolute path under the root (as resolved or as configured), lexically."""
+    normal = os.path.normpath(absolute)
+    bases = {str(root)}
+    if configured:
+        bases.add(os.path.normpath(os.path.abspath(os.path.expanduser(configured))))
+    for base in bases:
+        if normal == base:
+            return []
+        if normal.startswith(base.rstrip("/") + "/"):
+            return normal[len(base.rstrip("/")) + 1 :].split("/")
+    return None
+
+
+def open_inside(settings: FilesSettings, root: Path, path: str, *, directory: bool | None = None) -> Opened:
+    """Open ``path`` without ever leaving ``root``; symlinks inside the root are followed by hand."""
+    queue = deque(_model_parts(path, root, settings.root))
+    stack = [os.open(root, _OPEN_FLAGS | os.O_DIRECTORY)]
+    names: list[str] = []
+    hops = 0
+    try:
+        while queue:
+            name = queue.popleft()
+            if name in ("", "."):
+                continue
+            if name == "..":
+                if not names:
+                    raise PermissionError(f"{path!r} uses '..' to leave the allowed root {str(root)!r}")
+                os.close(stack.pop())
+                names.pop()
+                continue
+            flags = _OPEN_FLAGS | (os.O_DIRECTORY if queue else 0)
+            try:
+                fd = os.open(name, flags, dir_fd=stack[-1])
+            except OSError as error:
+                target = _symlink_target(name, stack[-1], error)
+                if target is None:
+                    raise _described(error, path) from None
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    raise PermissionError(f"{path!r}: too many levels of symbolic links") from None
+                if os.path.isabs(target):
+                    inside = _relative_to_root(target, root, settings.root)
+                    if inside is None:
+                        raise PermissionError(f"{path!r} is a symlink that resolves outside the allowed root {str(root)!r}") from None
+                    while len(stack) > 1:
+                        os.close(stack.pop())
+                    names.clear()
+                    queue.extendleft(reversed(inside))
+                else:
+                    climbs = _climbs_above(target, len(names))
+                    if climbs:
+                        raise PermissionError(f"{path!r} is a symlink that resolves outside the allowed root {str(root)!r}") from None
+                    queue.extendleft(reversed(target.split("/")))
+                continue
+            stack.append(fd)
+            names.append(name)
+        info = os.fstat(stack[-1])
+        if directory is True and not stat.S_ISDIR(info.st_mode):
+            raise NotADirectoryError(f"{path!r} is not a directory (use read_file for files)")
+        if directory is False and stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(f"{path!r} is a directory (use list_directory)")
+        pattern = settings.denied_by(names)
+        if pattern is not None:
+            raise PermissionError(f"{path!r} matches the deny pattern {pattern!r} of [plugins.files] (secrets are not read)")
+        opened = Opened(stack.pop(), tuple(names), info)
+    finally:
+        for fd in stack:
+            os.close(fd)
+    return opened
+
+
+def _symlink_target(name: str, dir_fd: int, error: OSError) -> str | None:
+    """The link's text when ``name`` is a symlink (the open failed because of O_NOFOLLOW)."""
+    if error.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+        return None
+    try:
+        return os.readlink(name, dir_fd=dir_fd)
+    except OSError:
+        return None
+
+
+def _climbs_above(target: str, depth: int) -> bool:
+    """True when the relative link ``target``, read at ``depth`` below the root, climbs out of it."""
+    for part in target.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
+def _described(error: OSError, path: str) -> OSError:
+    if error.errno == errno.ENOENT:
+        return FileNotFoundError(f"no such file or directory: {path!r}")
+    if error.errno == errno.ENOTDIR:
+        return NotADirectoryError(f"{path!r}: a part of the path is not a directory")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return PermissionError(f"{path!r}: permission denied")
+    return OSError(f"cannot open {path!r}: {os.strerror(error.errno or 0)}")
+
+
+def _check_regular(opened: Opened, path: str, settings: FilesSettings) -> None:
+    if not stat.S_ISREG(opened.info.st_mode):
+        raise ValueError(f"{path!r} is not a regular file")
+    if opened.info.st_nlink > 1 and not settings.allow_hard_links:
+        raise PermissionError(
+            f"{path!r} is a hard link ({opened.info.st_nlink} names for one file, which may be outside the root); "
+            "set [plugins.files] allow_hard_links = true to read such files"
+        )
+
+
+def _read_fd(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = os.read(fd, min(1 << 20, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _is_binary(head: bytes) -> bool:
@@ -108,6 +300,12 @@ def _cap(text: str, limit: int, note: str) -> str:
     return text[:limit].rstrip("\n") + f"\n[truncated: {note}]"
 
 
+def _cut_line(line: str, limit: int) -> str:
+    if len(line) <= limit:
+        return line
+    return f"{line[:limit]} … [line truncated: {len(line) - limit} more characters not shown]"
+
+
 # -- the tools -------------------------------------------------------------------
 
 
@@ -117,29 +315,24 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
     def list_directory(path: str = ".") -> str:
         """List a directory inside the workspace root (read-only): one entry per line,
         sorted; directories end with '/', files show their size in bytes, symlinks
-        show '-> target'.
+        show '-> target'; secrets such as .env are marked as not readable.
 
         Args:
             path: Directory to list, relative to the workspace root ('.' is the root).
         """
         root = settings.root_path()
-        directory = resolve_path(path, root)
-        if not directory.is_dir():
-            raise NotADirectoryError(f"{path!r} is not a directory (use read_file for files)")
-        lines: list[str] = []
-        with os.scandir(directory) as entries:
-            for entry in sorted(entries, key=lambda item: item.name):
-                lines.append(_describe_entry(entry))
-        header = f"{_display(directory, root)}/ ({len(lines)} entries)"
+        with open_inside(settings, root, path, directory=True) as directory:
+            lines = [_describe_entry(entry, directory, settings) for entry in sorted(_scan(directory.fd), key=lambda e: e.name)]
+        header = f"{directory.display}/ ({len(lines)} entries)"
         body = "\n".join(lines) if lines else "(empty)"
         return _cap(f"{header}\n{body}", settings.max_result_chars, "too many entries; list a subdirectory")
 
     def read_file(path: str, start_line: int = 1, end_line: int | None = None) -> str:
         """Read a text file inside the workspace root (read-only), whole or a range of
         lines. The result is line-numbered: each line starts with its 1-based number
-        and a tab, which are not part of the file. Long output ends with a
-        '[truncated: ...]' note naming the start_line to continue from. Binary files
-        are refused.
+        and a tab, which are not part of the file. Very long lines are cut with a
+        note. Long output ends with a '[truncated: ...]' note naming the start_line
+        to continue from. Binary files and secrets (.env, keys) are refused.
 
         Args:
             path: File to read, relative to the workspace root.
@@ -151,20 +344,20 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
         if end_line is not None and (isinstance(end_line, bool) or not isinstance(end_line, int) or end_line < start_line):
             raise ValueError(f"end_line must be an integer >= start_line ({start_line}), not {end_line!r}")
         root = settings.root_path()
-        file = resolve_path(path, root)
-        if file.is_dir():
-            raise IsADirectoryError(f"{path!r} is a directory (use list_directory)")
-        if not file.is_file():
-            raise FileNotFoundError(f"no such file: {path!r}")
-        size = file.stat().st_size
-        with open(file, "rb") as handle:
-            data = handle.read(settings.max_file_bytes)
+        with open_inside(settings, root, path, directory=False) as file:
+            _check_regular(file, path, settings)
+            size = file.info.st_size
+            data = _read_fd(file.fd, settings.max_file_bytes + 1)
+        cut = len(data) > settings.max_file_bytes
+        data = data[: settings.max_file_bytes]
         if _is_binary(data):
             raise ValueError(f"{path!r} is a binary file; read_file only reads text")
         text = data.decode("utf-8", errors="replace")
         lines = text.splitlines()
-        if size > settings.max_file_bytes and lines and not text.endswith(("\n", "\r")):
+        partial = cut and bool(lines) and not text.endswith(("\n", "\r"))
+        if partial and len(lines) > 1:
             lines.pop()  # the cut fell inside a line: do not show half of it as a whole line
+            partial = False
         if start_line > max(len(lines), 1):
             raise ValueError(f"start_line {start_line} is past the end of {path!r} ({len(lines)} lines)")
         last = len(lines) if end_line is None else min(end_line, len(lines))
@@ -172,8 +365,8 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
         out: list[str] = []
         used = 0
         for number in range(start_line, last + 1):
-            line = f"{number:>{width}}\t{lines[number - 1]}"
-            if used + len(line) + 1 > settings.max_result_chars:
+            line = f"{number:>{width}}\t{_cut_line(lines[number - 1], settings.max_line_chars)}"
+            if out and used + len(line) + 1 > settings.max_result_chars:
                 out.append(
                     f"[truncated: result limit of {settings.max_result_chars} characters reached; "
                     f"continue with start_line={number}]"
@@ -181,10 +374,11 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
                 break
             out.append(line)
             used += len(line) + 1
-        if size > settings.max_file_bytes and (end_line is None or end_line > len(lines)):
+        if cut and (end_line is None or end_line > len(lines)):
+            shown = "the start of line 1" if partial else f"{len(lines)} lines"
             out.append(
                 f"[truncated: the file is {size} bytes; only the first {settings.max_file_bytes} bytes "
-                f"({len(lines)} lines) can be read]"
+                f"({shown}) can be read]"
             )
         return "\n".join(out) if out else "(empty file)"
 
@@ -199,7 +393,8 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
         """Search the text files under a path of the workspace root, like grep
         (read-only). Returns one matching line per line as 'file:line: text' (file
         relative to the root, line 1-based), then a summary line. Binary files, files
-        over the size limit and .git/__pycache__ folders are skipped.
+        over the size limit, secrets and .git/__pycache__ folders are skipped;
+        symlinks are not followed.
 
         Args:
             pattern: Text to look for; a Python regular expression when regex is true.
@@ -209,51 +404,60 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
             max_results: Stop after this many matching lines (at most 1000).
             ignore_case: Match without regard to letter case.
         """
+        import regex as regex_engine  # matches with a timeout and without holding the GIL
+
         if not isinstance(pattern, str) or not pattern:
             raise ValueError("pattern must be a non-empty string")
         if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
             raise ValueError(f"max_results must be a positive integer, not {max_results!r}")
+        deadline = time.monotonic() + settings.search_timeout
         limit = min(max_results, MAX_SEARCH_RESULTS)
-        flags = re.IGNORECASE if ignore_case else 0
+        flags = regex_engine.IGNORECASE if ignore_case else 0
         try:
-            matcher = re.compile(pattern if regex else re.escape(pattern), flags)
-        except re.error as error:
+            matcher = regex_engine.compile(pattern if regex else regex_engine.escape(pattern), flags)
+        except (regex_engine.error, RecursionError, OverflowError) as error:
             raise ValueError(f"invalid regular expression {pattern!r}: {error}") from None
         root = settings.root_path()
-        start = resolve_path(path, root)
-        if not start.exists():
-            raise FileNotFoundError(f"no such file or directory: {path!r}")
         results: list[str] = []
         used = 0
         searched = skipped = 0
         stopped: str | None = None
-        for file in _walk_files(start, root):
-            relative = _display(file, root)
-            if glob and not (fnmatch.fnmatch(file.name, glob) or fnmatch.fnmatch(relative, glob)):
-                continue
-            lines = _text_lines(file, settings.max_file_bytes)
-            if lines is None:
-                skipped += 1
-                continue
-            searched += 1
-            for number, line in enumerate(lines, start=1):
-                if not matcher.search(line):
+        with open_inside(settings, root, path) as start:
+            for relative, lines in _text_files(start, settings):
+                if glob and not (fnmatch.fnmatch(relative.rsplit("/", 1)[-1], glob) or fnmatch.fnmatch(relative, glob)):
                     continue
-                shown = line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…"
-                entry = f"{relative}:{number}: {shown}"
-                if used + len(entry) + 1 > settings.max_result_chars:
-                    stopped = f"result limit of {settings.max_result_chars} characters reached"
+                if lines is None:
+                    skipped += 1
+                    continue
+                searched += 1
+                for number, line in enumerate(lines, start=1):
+                    remaining = deadline - time.monotonic()
+                    try:
+                        if remaining <= 0:
+                            raise TimeoutError
+                        found = matcher.search(line, timeout=remaining, concurrent=True)
+                    except TimeoutError:
+                        raise TimeoutError(
+                            f"search_files stopped after {settings.search_timeout:g} s at {relative}:{number}: "
+                            + ("the regular expression is too slow on this text (avoid nested repeats such as '(a+)+')" if regex else "too much to search; narrow it with path or glob")
+                        ) from None
+                    if not found:
+                        continue
+                    shown = line if len(line) <= MAX_SEARCH_LINE_CHARS else line[:MAX_SEARCH_LINE_CHARS] + "…"
+                    entry = f"{relative}:{number}: {shown}"
+                    if used + len(entry) + 1 > settings.max_result_chars:
+                        stopped = f"result limit of {settings.max_result_chars} characters reached"
+                        break
+                    results.append(entry)
+                    used += len(entry) + 1
+                    if len(results) >= limit:
+                        stopped = f"max_results={limit} reached"
+                        break
+                if stopped:
                     break
-                results.append(entry)
-                used += len(entry) + 1
-                if len(results) >= limit:
-                    stopped = f"max_results={limit} reached"
-                    break
-            if stopped:
-                break
         summary = f"{len(results)} match(es) in {searched} file(s) searched"
         if skipped:
-            summary += f"; {skipped} file(s) skipped (binary, over the size limit or not a regular file)"
+            summary += f"; {skipped} file(s) skipped (binary, over the size limit, a secret, a hard link or not a regular file)"
         if stopped:
             summary += f"\n[truncated: {stopped}; narrow the search with path or glob]"
         return "\n".join([*results, summary]) if results else f"No matches. {summary}"
@@ -261,10 +465,18 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
     return [list_directory, read_file, search_files]
 
 
-def _describe_entry(entry: os.DirEntry[str]) -> str:
+def _scan(fd: int) -> list[os.DirEntry[str]]:
+    with os.scandir(fd) as entries:
+        return list(entries)
+
+
+def _describe_entry(entry: os.DirEntry[str], directory: Opened, settings: FilesSettings) -> str:
+    pattern = settings.denied_by((*directory.parts, entry.name))
+    if pattern is not None:
+        return f"{entry.name}  (not readable: matches the deny pattern {pattern!r})"
     if entry.is_symlink():
         try:
-            target = os.readlink(entry.path)
+            target = os.readlink(entry.name, dir_fd=directory.fd)
         except OSError:
             target = "?"
         return f"{entry.name} -> {target}"
@@ -279,29 +491,38 @@ def _describe_entry(entry: os.DirEntry[str]) -> str:
     return entry.name
 
 
-def _walk_files(start: Path, root: Path) -> Iterator[Path]:
-    """Files under ``start`` in sorted order; symlinks are followed only when they stay inside ``root``."""
-    if start.is_file():
-        yield start
+def _text_files(start: Opened, settings: FilesSettings) -> Iterator[tuple[str, list[str] | None]]:
+    """``(path relative to the root, lines or None when skipped)`` for each file under ``start``, sorted.
+
+    The walk holds a descriptor for each directory and opens every entry relative to it
+    without following symlinks, so nothing it reads can lie outside the root.
+    """
+    if not stat.S_ISDIR(start.info.st_mode):
+        yield start.display, _lines_of(start.fd, start.info, start.parts, settings)
         return
-    for directory, dirnames, filenames in os.walk(start):
-        dirnames[:] = sorted(name for name in dirnames if name not in SKIPPED_DIRS)
+    for directory, dirnames, filenames, dir_fd in os.fwalk(".", dir_fd=start.fd, follow_symlinks=False):
+        base = start.parts + tuple(part for part in directory.split("/") if part not in ("", "."))
+        dirnames[:] = sorted(name for name in dirnames if name not in SKIPPED_DIRS and settings.denied_by((*base, name)) is None)
         for name in sorted(filenames):
-            file = Path(directory, name)
-            if file.is_symlink():
-                target = file.resolve()
-                if not _inside(target, root) or not target.is_file():
-                    continue
-            yield file
+            parts = (*base, name)
+            try:
+                fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
+            except OSError:  # a symlink (not followed) or unreadable
+                continue
+            try:
+                yield "/".join(parts), _lines_of(fd, os.fstat(fd), parts, settings)
+            finally:
+                os.close(fd)
 
 
-def _text_lines(file: Path, max_bytes: int) -> list[str] | None:
-    """The file's lines, or None when it is binary, too big, not a regular file or unreadable."""
+def _lines_of(fd: int, info: os.stat_result, parts: Sequence[str], settings: FilesSettings) -> list[str] | None:
+    """The file's lines, or None when it is binary, too big, a secret, a hard link or not a regular file."""
+    if not stat.S_ISREG(info.st_mode) or info.st_size > settings.max_file_bytes:  # a FIFO would block forever
+        return None
+    if (info.st_nlink > 1 and not settings.allow_hard_links) or settings.denied_by(parts) is not None:
+        return None
     try:
-        info = file.stat()
-        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:  # a FIFO would block forever
-            return None
-        data = file.read_bytes()
+        data = _read_fd(fd, settings.max_file_bytes)
     except OSError:
         return None
     if _is_binary(data):
@@ -309,9 +530,22 @@ def _text_lines(file: Path, max_bytes: int) -> list[str] | None:
     return data.decode("utf-8", errors="replace").splitlines()
 
 
+def _supported(options: dict[str, Any]) -> dict[str, Any]:
+    """The options this chatfn's ``register`` accepts (effect hints arrive in chatfn 0.2)."""
+    import inspect
+
+    from chatfn.hookspecs import Register
+
+    accepted = inspect.signature(Register.__call__).parameters
+    return {key: value for key, value in options.items() if key in accepted}
+
+
 @chatfn.hookimpl
 def register_tools(register: Callable[..., None], plugin_config: Mapping[str, Mapping[str, Any]]) -> None:
     """Offer list_directory, read_file and search_files, configured by ``[plugins.files]``."""
     settings = FilesSettings.from_config(plugin_config.get("files", {}))
-    for tool in make_tools(settings):
-        register(tool)
+    hints = _supported({"read_only_hint": True, "open_world_hint": False, "destructive_hint": False, "private_data": True})
+    list_directory, read_file, search_files = make_tools(settings)
+    register(list_directory, **hints)
+    register(read_file, **hints)
+    register(search_files, timeout=settings.search_timeout + REGISTRATION_MARGIN_SECONDS, **hints)
