@@ -530,21 +530,12 @@ def _lines_of(fd: int, info: os.stat_result, parts: Sequence[str], settings: Fil
     return data.decode("utf-8", errors="replace").splitlines()
 
 
-def _supported(options: dict[str, Any]) -> dict[str, Any]:
-    """The options this chatfn's ``register`` accepts (effect hints arrive in chatfn 0.2)."""
-    import inspect
-
-    from chatfn.hookspecs import Register
-
-    accepted = inspect.signature(Register.__call__).parameters
-    return {key: value for key, value in options.items() if key in accepted}
-
-
 @chatfn.hookimpl
 def register_tools(register: Callable[..., None], plugin_config: Mapping[str, Mapping[str, Any]]) -> None:
     """Offer list_directory, read_file and search_files, configured by ``[plugins.files]``."""
     settings = FilesSettings.from_config(plugin_config.get("files", {}))
-    hints = _supported({"read_only_hint": True, "open_world_hint": False, "destructive_hint": False, "private_data": True})
+    # Read-only and local, so they run without asking; what they return is the user's own.
+    hints: dict[str, Any] = {"read_only_hint": True, "open_world_hint": False, "destructive_hint": False, "private_data": True}
     list_directory, read_file, search_files = make_tools(settings)
     register(list_directory, **hints)
     register(read_file, **hints)
