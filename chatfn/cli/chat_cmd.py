@@ -8,15 +8,31 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from chatfn.errors import EXIT_INTERRUPTED, ChatfnError, HangUp, UsageError
+from chatfn.settings.options import HELP as OPTION_HELP
+
+
+class ChatCommand(TyperCommand):
+    """The chat command, whose ``-o/--option`` takes two values (KEY VALUE) each time.
+
+    Typer cannot declare a repeatable pair; click can, so the parsed option is given
+    ``nargs=2`` here and each occurrence arrives as a ``(key, value)`` tuple.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.name == "option":
+                param.nargs = 2
 
 
 def register(app: typer.Typer) -> None:
     """Add the chat command to ``app``."""
-    app.command("chat", epilog="Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted.")(
-        chat
-    )
+    app.command(
+        "chat", cls=ChatCommand, epilog="Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted."
+    )(chat)
 
 
 def chat(
@@ -24,6 +40,7 @@ def chat(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model (or Azure deployment)."),
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile from the config file."),
     system: Optional[str] = typer.Option(None, "--system", "-s", help="System prompt."),
+    option: Optional[List[str]] = typer.Option(None, "--option", "-o", metavar="KEY VALUE", help=OPTION_HELP),
     tool: Optional[List[str]] = typer.Option(None, "--tool", "-T", help="Offer only this tool (repeatable)."),
     no_tools: bool = typer.Option(False, "--no-tools", help="Offer no tools at all."),
     max_rounds: Optional[int] = typer.Option(None, "--max-rounds", min=1, help="Tool-call rounds per answer [10]."),
@@ -46,6 +63,12 @@ def chat(
 
     settings = load_config(config)
     endpoint = resolve_endpoint(settings, profile=profile, model=model, system_prompt=system)
+    if option:
+        from dataclasses import replace
+
+        from chatfn.settings.options import from_command_line
+
+        endpoint = replace(endpoint, params={**endpoint.params, **from_command_line(option)})  # type: ignore[arg-type]
     text = _one_shot_text(prompt)
     tools = [] if no_tools else _select_tools(settings, tool or [])
     interactive = is_terminal(sys.stdin)

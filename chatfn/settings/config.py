@@ -51,7 +51,10 @@ class Profile:
     max_retries: int = _at_least(2, 0)
     stream_usage: bool = True
     headers: dict[str, str] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    """Model options sent with every request (temperature, seed…); see :mod:`chatfn.settings.options`."""
     params: dict[str, Any] = field(default_factory=dict)
+    """The older name for ``options``; ``options`` wins where both set a key."""
 
 
 @dataclass
@@ -143,6 +146,10 @@ def parse_config(raw: bytes, file: Path | str) -> Config:
         config = _build(Config, data, "")
     except _Invalid as error:
         raise ConfigError(f"{file}: {error}") from None
+    from chatfn.settings.options import check_profile_options
+
+    for name, profile in config.profiles.items():
+        check_profile_options(name, profile.options, str(file))
     if config.default_profile is not None and config.default_profile not in config.profiles:
         known = ", ".join(sorted(config.profiles)) or "none defined"
         raise ConfigError(f"{file}: default_profile: no profile named {config.default_profile!r} (profiles: {known})")

@@ -159,7 +159,7 @@ def _endpoint(
         max_retries=p.max_retries,
         stream_usage=p.stream_usage,
         headers=dict(p.headers),
-        params=dict(p.params),
+        params={**p.params, **p.options},
     )
 
 

@@ -47,6 +47,11 @@ def server_message(body: Any, fallback: str) -> str:
             return inner
         if isinstance(body.get("message"), str):
             return body["message"]
+        detail = body.get("detail")
+        if isinstance(detail, list) and detail and isinstance(detail[0], dict) and isinstance(detail[0].get("msg"), str):
+            return detail[0]["msg"]
+        if isinstance(detail, str):
+            return detail
     if isinstance(body, str) and body.strip():
         text = body.strip()
         if text.startswith("<"):
@@ -91,6 +96,14 @@ def _status_error(error: Any, endpoint: Endpoint) -> ProviderError:
             body = None
     message = scrub(one_line(server_message(body, error.message), 200), endpoint)
     where = endpoint.describe()
+    param = rejected_parameter(body, message, endpoint) if status in (400, 422) else None
+    if param is not None:
+        return ProviderError(
+            f"{where}: HTTP {status}: the server rejects the parameter {param!r}: {message}",
+            hint=f"change or drop it (-o {param} …, or options in the profile)"
+            if param in endpoint.params
+            else None,
+        )
     what = "deployment" if endpoint.provider == "azure" else "model"
     hints = {
         401: f"check the API key in {endpoint.key_source}",
@@ -101,6 +114,29 @@ def _status_error(error: Any, endpoint: Endpoint) -> ProviderError:
     }
     hint = hints.get(status) or ("the server failed; try again later" if status >= 500 else None)
     return ProviderError(f"{where}: HTTP {status}: {message}", hint=hint)
+
+
+def rejected_parameter(body: Any, message: str, endpoint: Endpoint) -> str | None:
+    """The request parameter a 400/422 complains about, when the server names one.
+
+    OpenAI and most compatible servers put it in ``error.param``; FastAPI-based
+    servers in ``detail[0].loc``; others only in the message, so an option chatfn
+    sent that the message quotes counts too.
+    """
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        param = inner.get("param") if isinstance(inner, dict) else None
+        if isinstance(param, str) and param and param != "messages" and not param.startswith("messages["):
+            return one_line(param, 60)
+        detail = body.get("detail")
+        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+            location = detail[0].get("loc")
+            if isinstance(location, list) and len(location) >= 2 and location[0] == "body":
+                return one_line(str(location[1]), 60)
+    for name in endpoint.params:
+        if f"'{name}'" in message or f'"{name}"' in message or f"`{name}`" in message:
+            return name
+    return None
 
 
 def _reach_hint(endpoint: Endpoint) -> str:
