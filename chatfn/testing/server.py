@@ -8,8 +8,9 @@ import socket
 import sys
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import EllipsisType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -34,10 +35,25 @@ class ScriptedServer:
     Azure's ``POST /openai/deployments/{name}/chat/completions?api-version=...`` and
     ``GET /v1/models``. Each chat request takes the next scripted reply in order;
     with none left it gets a 500 whose message says so, so the test fails visibly.
+
+    ``models`` is what ``GET /v1/models`` (and Azure's ``GET /openai/models``) lists:
+    by default ``[model]``; ``None`` answers 404, as a server with no listing does.
+    ``azure_deployments`` (name -> model), when given, is served at Azure's older
+    ``GET /openai/deployments``; otherwise that answers 404, as Azure does today.
+    Both are attributes a test may change while the server runs.
     """
 
-    def __init__(self, *, model: str = DEFAULT_MODEL, port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        port: int = 0,
+        models: Sequence[str] | None | EllipsisType = ...,
+        azure_deployments: Mapping[str, str] | None = None,
+    ) -> None:
         self.model = model
+        self.models: list[str] | None = [model] if models is ... else (None if models is None else list(models))
+        self.azure_deployments: dict[str, str] | None = dict(azure_deployments) if azure_deployments else None
         self._port = port
         self._condition = threading.Condition()
         self._requests: list[RecordedRequest] = []
@@ -171,12 +187,23 @@ class ScriptedServer:
         path = request.path.rstrip("/")
         if request.method == "POST" and path.endswith("/chat/completions"):
             return self._next_scripted(request)
-        if request.method == "GET" and path in ("/v1/models", "/models"):
+        if request.method == "GET" and path in ("/v1/models", "/models", "/openai/models") and self.models is not None:
             listing = {
                 "object": "list",
-                "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "chatfn-testing"}],
+                "data": [
+                    {"id": name, "object": "model", "created": 0, "owned_by": "chatfn-testing"} for name in self.models
+                ],
             }
             return Response(headers={"Content-Type": "application/json"}, parts=[json.dumps(listing).encode()])
+        if request.method == "GET" and path == "/openai/deployments" and self.azure_deployments is not None:
+            deployments = {
+                "object": "list",
+                "data": [
+                    {"id": name, "model": model, "object": "deployment", "status": "succeeded"}
+                    for name, model in self.azure_deployments.items()
+                ],
+            }
+            return Response(headers={"Content-Type": "application/json"}, parts=[json.dumps(deployments).encode()])
         return error(404, f"chatfn.testing: nothing is served at {request.method} {request.path}")
 
     def _next_scripted(self, request: RecordedRequest) -> Response:
