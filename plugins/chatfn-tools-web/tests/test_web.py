@@ -1,9 +1,13 @@
-"""chatfn-tools-web against a real HTTP server on 127.0.0.1: text, redirects, limits, allow-list."""
+"""chatfn-tools-web against real HTTP servers on 127.0.0.1 and 127.0.0.2: text, redirects, limits,
+allow-lists, and the addresses it refuses (checked on the address it connects to)."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
+import time
+import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,12 +24,18 @@ PAGE = b"""<!doctype html><html><head><title>Test  Page</title>
 <table><tr><td>a</td><td>b</td></tr></table></body></html>"""
 
 RELEASE = threading.Event()
+REQUESTS: list[tuple[str, str]] = []
+"""(server address, path) of every request any test server got."""
+BOMB = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+GZIP_BOMB = b"".join(BOMB.compress(b"x" * 1_000_000) for _ in range(50)) + BOMB.flush()  # 50 MB in ~50 KB
+NESTED = b"<title>Deep</title>" + b"<div>" * 90_000 + b"bottom" + b"</div>" * 90_000  # 1 MB, 90,000 deep
 
 
 class Handler(BaseHTTPRequestHandler):
     """The routes the tests fetch."""
 
     def do_GET(self) -> None:
+        REQUESTS.append((self.server.server_address[0], self.path))
         port = self.server.server_address[1]
         routes: dict[str, Callable[[], None]] = {
             "/page.html": lambda: self.reply(200, "text/html; charset=utf-8", PAGE),
@@ -44,12 +54,19 @@ class Handler(BaseHTTPRequestHandler):
             "/no-location": lambda: self.reply(302, "text/plain", b""),
             "/slow": self.slow,
             "/drip": self.drip,
+            "/bomb": lambda: self.reply(200, "text/plain", GZIP_BOMB, encoding="gzip"),
+            "/brotli": lambda: self.reply(200, "text/plain", b"...", encoding="br"),
+            "/nested": lambda: self.reply(200, "text/html", NESTED),
+            "/to-loopback": lambda: self.redirect(f"http://127.0.0.1:{port}/text.txt"),
+            "/to-numeric-loopback": lambda: self.redirect(f"http://2130706433:{port}/text.txt"),
         }
         routes.get(self.path, lambda: self.reply(404, "text/plain", b"no route"))()
 
-    def reply(self, status: int, content_type: str, body: bytes) -> None:
+    def reply(self, status: int, content_type: str, body: bytes, encoding: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -82,17 +99,45 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    RELEASE.clear()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def _serve(address: str, port: int = 0) -> ThreadingHTTPServer:
+    httpd = ThreadingHTTPServer((address, port), Handler)
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[str, str]]:
+    """The same routes at http://127.0.0.1:P and http://127.0.0.2:P (one port, two loopback addresses)."""
+    RELEASE.clear()
+    for _ in range(20):
+        second = _serve("127.0.0.2")
+        try:
+            first = _serve("127.0.0.1", second.server_address[1])
+        except OSError:  # the port is taken on 127.0.0.1: try another
+            second.shutdown()
+            second.server_close()
+            continue
+        break
+    else:
+        pytest.fail("no port free on both 127.0.0.1 and 127.0.0.2")
+    port = first.server_address[1]
+    yield f"http://127.0.0.1:{port}", f"http://127.0.0.2:{port}"
     RELEASE.set()
-    httpd.shutdown()
-    httpd.server_close()
+    for httpd in (first, second):
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def server(servers: tuple[str, str]) -> str:
+    return servers[0]
+
+
+@pytest.fixture
+def requests() -> list[tuple[str, str]]:
+    REQUESTS.clear()
+    return REQUESTS
 
 
 @pytest.fixture(autouse=True)
@@ -113,13 +158,24 @@ def load_tool(config: dict[str, Any] | None = None) -> tuple[Callable[..., str],
     return registered[0]
 
 
+LOCAL = {"allow_private": ["127.0.0.1"]}
+"""What the tests of fetching add to the config: the test server is on this machine."""
+
+
 def fetch(url: str, config: dict[str, Any] | None = None, **arguments: Any) -> str:
-    return load_tool(config)[0](url=url, **arguments)
+    return load_tool({**LOCAL, **(config or {})})[0](url=url, **arguments)
 
 
 def test_approval_is_configurable() -> None:
     assert load_tool()[1]["needs_approval"] is False
     assert load_tool({"approval": True})[1]["needs_approval"] is True
+
+
+def test_registered_as_open_world_and_read_only() -> None:
+    options = load_tool()[1]
+    assert options["open_world_hint"] is True
+    assert options["read_only_hint"] is True
+    assert options["destructive_hint"] is False
 
 
 def test_html_becomes_readable_text(server: str) -> None:
@@ -175,7 +231,7 @@ def test_non_http_schemes_refused(url: str) -> None:
 
 
 def test_allow_list_enforced(server: str) -> None:
-    allowed = {"allow_hosts": ["127.0.0.1"]}
+    allowed = {"allow_hosts": ["127.0.0.1"], "allow_private": True}
     assert "just text" in fetch(f"{server}/text.txt", allowed)
     with pytest.raises(PermissionError, match="'localhost' is not in \\[plugins.web\\] allow_hosts"):
         fetch(server.replace("127.0.0.1", "localhost") + "/text.txt", allowed)
@@ -243,12 +299,141 @@ def test_dns_failure(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"max_bytes": 0}, "max_bytes"),
         ({"timeout": "fast"}, "timeout"),
         ({"approval": "no"}, "approval must be true or false"),
+        ({"allow_private": "yes"}, "allow_private must be true, false or a list"),
         ({"allowed_hosts": []}, "unknown key"),
     ],
 )
 def test_bad_settings_are_refused(config: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         load_tool(config)
+
+
+# -- issue 10: what an attacker tried ----------------------------------------------
+
+LOOPBACK_FORMS = ["127.0.0.1", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "127.0.0.2", "localhost",
+                  "[::1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "0.0.0.0", "0", "LOCALHOST."]
+
+
+@pytest.mark.parametrize("host", LOOPBACK_FORMS)
+def test_addresses_on_this_machine_are_refused_by_default(servers: tuple[str, str], requests: list[Any], host: str) -> None:
+    port = servers[0].rsplit(":", 1)[1]
+    with pytest.raises(PermissionError, match=r"(loopback|unspecified) address.*allow_private"):
+        load_tool()[0](url=f"http://{host}:{port}/text.txt")
+    assert requests == []  # refused before connecting: the server saw nothing
+
+
+@pytest.mark.parametrize(
+    "address, kind",
+    [
+        ("10.1.2.3", "a private"), ("172.16.0.1", "a private"), ("192.168.1.1", "a private"),
+        ("169.254.169.254", "a link-local"), ("fe80::1", "a link-local"), ("fd00::1", "a private"),
+        ("224.0.0.1", "a multicast"), ("ff02::1", "a multicast"), ("0.0.0.0", "an unspecified"), ("::", "an unspecified"),
+        ("240.0.0.1", "a private"), ("100.64.0.1", "an address that is not publicly routable"),
+        ("::ffff:10.0.0.1", "a private"), ("2002:a9fe:a9fe::", "a link-local"), ("64:ff9b::7f00:1", "a loopback"),
+    ],
+)
+def test_private_link_local_multicast_and_reserved_addresses_are_refused(address: str, kind: str) -> None:
+    # Checked on the address alone: no test sends a packet to a network beyond this machine.
+    settings = chatfn_tools_web.WebSettings.from_config({})
+    assert settings.address_problem("example.test", ipaddress.ip_address(address)) == (kind if kind.endswith("routable") else f"{kind} address")
+    assert settings.address_problem("example.test", ipaddress.ip_address("93.184.215.14")) is None
+    opened = chatfn_tools_web.WebSettings.from_config({"allow_private": ["10.0.0.0/8", "intranet.example"]})
+    assert opened.address_problem("example.test", ipaddress.ip_address("10.1.2.3")) is None
+    assert opened.address_problem("wiki.intranet.example", ipaddress.ip_address("192.168.1.1")) is None
+    assert opened.address_problem("example.test", ipaddress.ip_address("192.168.1.1")) == "a private address"
+
+
+def test_allow_private_opens_only_what_it_names(servers: tuple[str, str], requests: list[Any]) -> None:
+    first, second = servers
+    assert "just text" in load_tool({"allow_private": ["127.0.0.2"]})[0](url=f"{second}/text.txt")
+    assert "just text" in load_tool({"allow_private": True})[0](url=f"{first}/text.txt")
+    with pytest.raises(PermissionError, match="127.0.0.1 is a loopback address"):
+        load_tool({"allow_private": ["127.0.0.2"]})[0](url=f"{first}/text.txt")
+    assert requests == [("127.0.0.2", "/text.txt"), ("127.0.0.1", "/text.txt")]
+
+
+@pytest.mark.parametrize("route", ["/to-loopback", "/to-numeric-loopback"])
+def test_a_redirect_to_a_refused_address_is_not_followed(servers: tuple[str, str], requests: list[Any], route: str) -> None:
+    second = servers[1]
+    with pytest.raises(PermissionError, match="loopback address"):
+        load_tool({"allow_private": ["127.0.0.2"]})[0](url=f"{second}{route}")
+    assert requests == [("127.0.0.2", route)]  # 127.0.0.1 never heard of it
+
+
+def test_a_dns_answer_that_changes_after_the_check_is_never_used(
+    servers: tuple[str, str], requests: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the first answer is an allowed address, every later one the victim."""
+    port = int(servers[0].rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    answers: list[str] = []
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:  # stands in for a hostile DNS server
+        if host != "rebind.test":
+            return real(host, *args, **kwargs)
+        answers.append("127.0.0.2" if not answers else "127.0.0.1")
+        return real(answers[-1], *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    result = load_tool({"allow_private": ["127.0.0.2"]})[0](url=f"http://rebind.test:{port}/text.txt")
+    assert result == f"URL: http://rebind.test:{port}/text.txt\n\njust text"
+    assert answers == ["127.0.0.2"]  # one lookup: the address checked is the address connected to
+    assert requests == [("127.0.0.2", "/text.txt")]
+
+
+def test_host_header_keeps_the_name(servers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    port = int(servers[0].rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real("127.0.0.1" if host == "named.test" else host, *a, **k))
+    assert "just text" in fetch(f"http://named.test:{port}/text.txt")
+    seen: list[str] = []
+    original = Handler.do_GET
+    monkeypatch.setattr(Handler, "do_GET", lambda self: (seen.append(self.headers["Host"]), original(self)))
+    fetch(f"http://named.test:{port}/text.txt")
+    assert seen == [f"named.test:{port}"]
+
+
+def test_a_gzip_bomb_is_cut_at_max_bytes(server: str) -> None:
+    result = fetch(f"{server}/bomb", {"max_bytes": 1_000_000}, max_chars=10)
+    assert result.splitlines()[2:] == [
+        "x" * 10,
+        "[truncated: the page is larger than 1000000 bytes; only the start was read]",
+        "[truncated: showing the first 10 characters]",
+    ]
+
+
+def test_an_unknown_content_encoding_is_refused(server: str) -> None:
+    with pytest.raises(ValueError, match="Content-Encoding 'br'"):
+        fetch(f"{server}/brotli")
+
+
+def test_deeply_nested_html_is_text_within_the_timeout(server: str) -> None:
+    result = fetch(f"{server}/nested", {"timeout": 10})
+    assert result == f"Title: Deep\nURL: {server}/nested\n\nbottom"
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["<div>", "<", "<!--", "</", "<a ", "&#", "<![CDATA[", "<!", "<?", '<a b="', "<a b='x' c=", "<x", "<script>", "</a>",
+     "<svg>", "<title>", "<p>&amp;"],
+)
+def test_html_to_text_is_linear_on_hostile_markup(unit: str) -> None:
+    """Each 300 KB input runs in one pass (html.parser takes minutes on several of these)."""
+    document = unit * (300_000 // len(unit))
+    deadline = time.monotonic() + 20  # a safety net so a regression fails instead of hanging
+    text, _ = chatfn_tools_web.html_to_text(document, deadline=deadline)
+    assert "<div>" not in text
+
+
+def test_html_to_text_details() -> None:
+    text, title = chatfn_tools_web.html_to_text(
+        "<html><head><title>A &amp; B</title><meta charset=utf-8><body><p>one<p>two &lt;3 &#27;[31m</p>"
+        "<a title='x > y' href=\"a>b\">link</a> 1 < 2 <svg><text>drawn</text></svg><textarea>kept <b></textarea>"
+    )
+    assert title == "A & B"
+    assert text == "one\ntwo <3 [31m\nlink 1 < 2 kept <b>"
+    assert chatfn_tools_web.html_to_text("<p>caf\u00e9</p>".encode("cp1252"), None)[0] == "caf\ufffd"
+    assert chatfn_tools_web.html_to_text(b'<meta charset="cp1252"><p>caf\xe9</p>')[0] == "caf\u00e9"
 
 
 # -- end to end: a scripted model calls the tool through the real CLI ---------------
@@ -260,10 +445,12 @@ def _chat_kit(request: pytest.FixtureRequest) -> tuple[Any, Any, Any]:
     return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("run_chatfn")
 
 
-def test_chat_fetches_a_page(request: pytest.FixtureRequest, server: str) -> None:
+def test_chat_fetches_a_page(request: pytest.FixtureRequest, server: str, tmp_path: Any) -> None:
     testing, chat_server, run_chatfn = _chat_kit(request)
     chat_server.script(testing.tool_calls(("fetch_url", {"url": f"{server}/page.html"})), testing.text("The page greets you."))
-    result = run_chatfn("chat", "-y", "what does the page say?", env={"CHATFN_LOAD_PLUGINS": "web"})
+    config = tmp_path / "config.toml"
+    config.write_text('[plugins.web]\nallow_private = ["127.0.0.1"]\n')
+    result = run_chatfn("chat", "-y", "what does the page say?", env={"CHATFN_LOAD_PLUGINS": "web", "CHATFN_CONFIG": str(config)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "The page greets you."
     [tool_message] = [m for m in chat_server.requests[1].messages if m["role"] == "tool"]
