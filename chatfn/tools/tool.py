@@ -54,6 +54,8 @@ class Tool:
     """What ``[a]lways`` covers for a call: a key from its arguments (default: the whole tool)."""
     isolated: bool = False
     """Run each call in a worker process that is killed at its timeout or on Ctrl-C."""
+    mcp: Any = field(default=None, compare=False)
+    """For a tool forwarded to an MCP server: its :class:`chatfn.mcp.tools.McpSource`."""
 
     def openai_function(self) -> dict[str, Any]:
         """The item of the legacy ``functions`` request parameter."""
