@@ -278,3 +278,8 @@ def _positive(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigError(f"{where}: must be a positive number of seconds (got {value!r})")
     return float(value)
+
+
+def settings_for(config: Any) -> McpSettings:
+    """The MCP settings of a loaded :class:`~chatfn.config.Config` (its ``[mcp]`` table and ``--mcp-config`` files)."""
+    return read_settings(config.mcp, config_source=config.source, extra_files=config.mcp_files)

@@ -224,6 +224,9 @@ class ForwardedCall:
 
 
 def _pool() -> ServerPool:
+    from chatfn.mcp.sdk import require_sdk
+
+    require_sdk("MCP servers are configured")
     from chatfn.mcp.pool import shared_pool
 
     return shared_pool()
