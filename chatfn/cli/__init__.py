@@ -17,7 +17,7 @@ from typing import Optional
 import typer
 
 from chatfn import __version__
-from chatfn.cli import chat_cmd, config_cmd, logs_cmd, models_cmd, plugins_cmd, tools_cmd
+from chatfn.cli import chat_cmd, config_cmd, logs_cmd, mcp_cmd, models_cmd, plugins_cmd, tools_cmd
 from chatfn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, ChatfnError, HangUp
 
 EXIT_CODES_HELP = "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted."
@@ -59,6 +59,7 @@ app.add_typer(tools_cmd.app, name="tools")
 app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(logs_cmd.app, name="logs")
+app.add_typer(mcp_cmd.app, name="mcp")
 
 
 def report(error: ChatfnError) -> None:

@@ -10,6 +10,7 @@ from typing import Any, List, Optional
 import typer
 from typer.core import TyperCommand
 
+from chatfn.cli.mcp_cmd import McpConfigOption
 from chatfn.errors import EXIT_INTERRUPTED, ChatfnError, HangUp, UsageError
 from chatfn.settings.options import HELP as OPTION_HELP
 
@@ -52,16 +53,17 @@ def chat(
     resume: bool = typer.Option(False, "--continue", "-c", help="Continue the latest logged conversation."),
     cid: Optional[str] = typer.Option(None, "--cid", help="Continue the logged conversation with this id."),
     config: Optional[Path] = typer.Option(None, "--config", help="Config file."),
+    mcp_config: Optional[List[Path]] = McpConfigOption,
 ) -> None:
     """Chat with a model that can call tools."""
     from chatfn.chat import ChatOptions, ChatSession
     from chatfn.output.console import is_terminal, warning
-    from chatfn.settings.config import load_config
+    from chatfn.cli.mcp_cmd import load_settings
     from chatfn.terminal.approval import Approver
     from chatfn.terminal.render import make_renderer
     from chatfn.wire.endpoint import resolve_endpoint
 
-    settings = load_config(config)
+    settings = load_settings(config, mcp_config)
     endpoint = resolve_endpoint(settings, profile=profile, model=model, system_prompt=system)
     if option:
         from dataclasses import replace

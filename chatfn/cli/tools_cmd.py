@@ -12,6 +12,7 @@ from typing import Any, List, Optional
 
 import typer
 
+from chatfn.cli.mcp_cmd import McpConfigOption
 from chatfn.errors import UsageError
 
 app = typer.Typer(help="List, inspect and run the tools the model can call.", no_args_is_help=True)
@@ -23,15 +24,26 @@ ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default: 
 def list_command(
     as_json: bool = typer.Option(False, "--json", help="Full OpenAI tool definitions, each with its plugin."),
     config: Optional[Path] = ConfigOption,
+    mcp_config: Optional[List[Path]] = McpConfigOption,
+    refresh: bool = typer.Option(False, "--refresh", help="Ask MCP servers for their tools again (not the cache)."),
 ) -> None:
-    """List the tools: name, the plugin it came from, and what it does."""
+    """List the tools: name, the plugin (or mcp:SERVER) it came from, and what it does."""
+    from chatfn.cli.mcp_cmd import load_settings
     from chatfn.output.console import status
     from chatfn.plugins.host import load_tools
-    from chatfn.settings.config import load_config
 
-    toolset = load_tools(load_config(config), check_schemas=False)
+    settings = load_settings(config, mcp_config)
+    if refresh:
+        _forget_mcp_tools(settings)
+    toolset = load_tools(settings, check_schemas=False)
     if as_json:
-        typer.echo(json.dumps([{**tool.openai_tool(), "plugin": tool.plugin} for tool in toolset], indent=2, ensure_ascii=False))
+        rows = []
+        for tool in toolset:
+            row = {**tool.openai_tool(), "plugin": tool.plugin}
+            if tool.mcp is not None:
+                row["mcp"] = {"server": tool.mcp.server, "tool": tool.mcp.tool}
+            rows.append(row)
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not len(toolset):
         status("no tools")
@@ -44,13 +56,25 @@ def list_command(
         status(f"turned off by config: {', '.join(sorted(toolset.hidden))}")
 
 
+def _forget_mcp_tools(settings: Any) -> None:
+    if settings.mcp or settings.mcp_files:
+        from chatfn.mcp.config import settings_for
+        from chatfn.mcp.tools import forget
+
+        forget(settings_for(settings))
+
+
 @app.command("show")
-def show_command(name: str = typer.Argument(..., help="The tool's name."), config: Optional[Path] = ConfigOption) -> None:
-    """Show a tool's full schema and where it came from, as JSON."""
-    from chatfn.settings.config import load_config
+def show_command(
+    name: str = typer.Argument(..., help="The tool's name."),
+    config: Optional[Path] = ConfigOption,
+    mcp_config: Optional[List[Path]] = McpConfigOption,
+) -> None:
+    """Show a tool's full schema and where it came from, as JSON (an MCP tool's as its server sent it)."""
+    from chatfn.cli.mcp_cmd import load_settings
     from chatfn.tools.policy import tool_timeout
 
-    settings = load_config(config)
+    settings = load_settings(config, mcp_config)
     tool, toolset = _find(name, settings)
     info = toolset.plugin(tool.plugin)
     approval = "always" if tool.needs_approval else "never"
@@ -68,6 +92,13 @@ def show_command(name: str = typer.Argument(..., help="The tool's name."), confi
     }
     if name in toolset.replaced:
         shown["replaces_builtin"] = True
+    if tool.mcp is not None:
+        shown["mcp"] = {
+            "server": tool.mcp.server,
+            "tool": tool.mcp.tool,
+            "input_schema": tool.mcp.input_schema,
+            "annotations": tool.mcp.annotations,
+        }
     typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
@@ -77,9 +108,10 @@ def call_command(
     pairs: Optional[List[str]] = typer.Argument(None, metavar="[KEY=VALUE]...", help="Arguments, typed by the schema."),
     args: Optional[str] = typer.Option(None, "--args", help="Arguments as one JSON object (KEY=VALUE pairs win)."),
     config: Optional[Path] = ConfigOption,
+    mcp_config: Optional[List[Path]] = McpConfigOption,
 ) -> None:
     """Run a tool directly, without a model, and print its result."""
-    from chatfn.settings.config import load_config
+    from chatfn.cli.mcp_cmd import load_settings
     from chatfn.tools.arguments import (
         ArgumentError,
         parse_arguments,
@@ -88,7 +120,7 @@ def call_command(
     from chatfn.tools.policy import tool_timeout
     from chatfn.tools.run import invoke_tool, tool_output_to_stderr
 
-    settings = load_config(config)
+    settings = load_settings(config, mcp_config)
     tool, _ = _find(name, settings)
     try:
         arguments = parse_arguments(args or "")

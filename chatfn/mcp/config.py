@@ -98,15 +98,6 @@ class McpSettings:
     """Entries skipped (a name given twice): one line each, for the caller to report."""
 
 
-def has_servers(raw: Mapping[str, Any] | None, extra_files: Iterable[Path] = ()) -> bool:
-    """Cheap check, with no file read: is any MCP server configured at all?"""
-    if extra_files and list(extra_files):
-        return True
-    if not raw:
-        return False
-    return bool(raw.get("servers")) or bool(raw.get("config_files"))
-
-
 def read_settings(
     raw: Mapping[str, Any] | None,
     *,

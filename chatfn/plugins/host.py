@@ -68,7 +68,14 @@ def load_tools(config: Config | None = None, *, report: Report = warning, check_
 
         config = Config()
     key = json.dumps(
-        [asdict(config.tools), config.disabled_plugins, config.plugins, os.environ.get(LOAD_PLUGINS_ENV)],
+        [
+            asdict(config.tools),
+            config.disabled_plugins,
+            config.plugins,
+            config.mcp,
+            config.mcp_files,
+            os.environ.get(LOAD_PLUGINS_ENV),
+        ],
         sort_keys=True,
         default=str,
     )
@@ -139,6 +146,7 @@ def _load(config: Config, report: Report) -> ToolSet:
         info.load_time += time.perf_counter() - started
     schemas.save()
     _merge(offered, toolset, config, report)
+    _add_mcp_tools(toolset, config, report)
     _apply_selection(toolset, config)
     return toolset
 
@@ -236,6 +244,17 @@ def _merge(offered: dict[str, list[Tool]], toolset: ToolSet, config: Config, rep
         if builtin is not None and chosen is not builtin:
             toolset.replaced[name] = chosen.plugin
         toolset.tools[name] = chosen
+
+
+def _add_mcp_tools(toolset: ToolSet, config: Config, report: Report) -> None:
+    """MCP servers' tools, after the plugins' (whose names they never take); nothing is imported without servers."""
+    if not (config.mcp.get("servers") or config.mcp.get("config_files") or config.mcp_files):
+        return
+    from chatfn.mcp.config import settings_for
+    from chatfn.mcp.tools import server_tools
+
+    for tool in server_tools(settings_for(config), toolset.tools, report):
+        toolset.tools[tool.name] = tool
 
 
 def _apply_selection(toolset: ToolSet, config: Config) -> None:

@@ -91,6 +91,10 @@ class Config:
     disabled_plugins: list[str] = field(default_factory=list)
     log: LogSettings = field(default_factory=LogSettings)
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mcp: dict[str, Any] = field(default_factory=dict)
+    """The ``[mcp]`` table; :mod:`chatfn.mcp.config` checks it, as it shares the JSON files' entry shape."""
+    mcp_files: list[Path] = field(default_factory=list, compare=False, metadata={"internal": True})
+    """MCP config files named by ``--mcp-config`` on the command line."""
     source: Optional[Path] = field(default=None, compare=False, metadata={"internal": True})
     """The file this config was read from; None when it is all defaults."""
 
@@ -232,6 +236,8 @@ def redacted(config: Config) -> dict[str, Any]:
     """The config as plain data with every secret replaced, for ``chatfn config show``."""
     data = asdict(config)
     data.pop("source", None)
+    data.pop("mcp_files", None)
+    _redact_table(data.get("mcp", {}))
     for profile in data.get("profiles", {}).values():
         if profile.get("api_key"):
             profile["api_key"] = "***"
