@@ -1,7 +1,7 @@
 """An MCP tool result as the text the model gets back.
 
-Text blocks go as they are; structured content as JSON (once: not again when a text
-block already holds the same JSON, as servers built with the SDK send both); images,
+Text blocks go as they are; structured content as JSON when there is no text (the
+spec asks servers to send its JSON as text too, so with text it would come twice); images,
 audio and resources as a short note naming their type and size, since the tool result
 of a chat completion is text. An ``isError`` result raises :class:`ServerToolError`, so
 chatfn reports it to the model as the tool's error. Works on the SDK's result objects
@@ -30,7 +30,7 @@ def result_text(result: Any) -> str:
         else:
             parts.append(block_note(block))
     structured = getattr(result, "structured_content", None)
-    if structured is not None and not any(_same_json(text, structured) for text in texts):
+    if structured is not None and not texts:
         parts.append(json.dumps(structured, ensure_ascii=False))
     text = "\n".join(parts)
     if getattr(result, "is_error", False):
@@ -65,10 +65,3 @@ def _size(data: str) -> str:
     stripped = data.strip()
     padding = len(stripped) - len(stripped.rstrip("="))
     return f"{max(0, len(stripped) * 3 // 4 - padding):,} bytes"
-
-
-def _same_json(text: str, value: Any) -> bool:
-    try:
-        return json.loads(text) == value
-    except ValueError:
-        return False

@@ -70,6 +70,8 @@ class _Connection:
         self.ready = threading.Event()
         self.stop: asyncio.Event | None = None
         self.errlog: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+        self.http_status: int | None = None
+        """The last HTTP error status the server answered (the SDK's errors do not say)."""
 
     async def run(self) -> None:
         self.stop = asyncio.Event()
@@ -105,7 +107,15 @@ class _Connection:
         else:
             import httpx2
 
-            http = httpx2.AsyncClient(headers=dict(server.headers), timeout=httpx2.Timeout(server.startup_timeout, read=None))
+            async def note_status(response: Any) -> None:
+                if response.status_code >= 400:
+                    self.http_status = response.status_code
+
+            http = httpx2.AsyncClient(
+                headers=dict(server.headers),
+                timeout=httpx2.Timeout(server.startup_timeout, read=None),
+                event_hooks={"response": [note_status]},
+            )
             transport = _http_transport(server.url or "", http)
         client = mcp.Client(
             transport,
@@ -121,6 +131,8 @@ class _Connection:
             reason = f"command not found: {self.server.command}"
         else:
             reason = _describe(error)
+        if self.http_status is not None:
+            reason = f"{reason} (HTTP {self.http_status})"
         tail = self._stderr_tail()
         return f"{reason} (stderr: {tail})" if tail else reason
 
@@ -222,6 +234,8 @@ class ServerPool:
             future.cancel()
             raise CallFailed(f"MCP server {name!r} did not answer within {timeout:g} s") from None
         except Exception as error:
+            if "timed out" in str(error):
+                raise CallFailed(f"MCP server {name!r} did not answer within {timeout:g} s") from None
             if connection.client is None or _is_closed(error):
                 connection.status.state = "failed"
                 connection.status.reason = connection.status.reason or f"connection lost: {_describe(error)}"
