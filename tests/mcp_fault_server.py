@@ -10,6 +10,8 @@ Run as ``python tests/mcp_fault_server.py MODE [--http PORT --token TOKEN]``:
 - ``image``: ``picture`` returns a PNG image and a resource;
 - ``changed``: like ``ok`` but ``echo``'s description is read from the file ``$FAULT_DESCRIPTION_FILE``.
 
+With ``--linger`` it stays alive after its stdin closes, as a careless server does: only
+a client that stops it (SIGTERM to its process group) leaves no process behind.
 With ``--http`` it serves streamable HTTP on 127.0.0.1 and answers 401 unless the
 request carries ``Authorization: Bearer TOKEN``.
 """
@@ -90,13 +92,20 @@ def main() -> None:
     parser.add_argument("mode")
     parser.add_argument("--http", type=int, default=None)
     parser.add_argument("--token", default="")
+    parser.add_argument("--linger", action="store_true")
     options = parser.parse_args()
     if options.mode == "exit":
         sys.stderr.write("fault server: refusing to start\n")
         sys.exit(4)
     server = build(options.mode)
     if options.http is None:
-        server.run("stdio")
+        try:
+            server.run("stdio")
+        finally:
+            if options.linger:
+                import time
+
+                time.sleep(3600)
         return
     import uvicorn
     from starlette.responses import PlainTextResponse
