@@ -159,9 +159,9 @@ def test_no_server_outlives_chatfn(chatfn_env: dict[str, str], tmp_path: Path, s
 
 
 def test_a_missing_sdk_is_one_line_with_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from chatfn.config import Config
+    from chatfn.settings.config import Config
     from chatfn.errors import ConfigError
-    from chatfn.plugins import load_tools
+    from chatfn.plugins.host import load_tools
 
     monkeypatch.setitem(sys.modules, "mcp", None)  # what an install without the extra looks like to import
     config = Config(mcp={"servers": {"time": TIME_SERVER}})

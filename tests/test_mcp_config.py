@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatfn.config import load_config, redacted
+from chatfn.settings.config import load_config, redacted
 from chatfn.errors import ConfigError
 from chatfn.mcp.cache import ToolListCache
 from chatfn.mcp.config import read_settings, settings_for

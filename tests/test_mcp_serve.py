@@ -49,7 +49,7 @@ def register_tools(register):
     register(slow, timeout=1)
     register(boom)
     register(big)
-    register(echo)
+    register(echo, read_only_hint=True, open_world_hint=False)
     register(remove_everything, needs_approval=True)
 '''
 
@@ -95,6 +95,8 @@ def test_stdio_serves_chatfn_tools_with_their_schemas(serve_env: dict[str, str])
     assert {"get_current_date", "get_current_weather", "slow", "boom", "big", "echo"} <= set(tools)
     assert "remove_everything" not in tools  # it would ask for approval in chatfn
     assert tools["slow"].input_schema["properties"]["seconds"]["type"] == "number"
+    assert tools["echo"].annotations.read_only_hint is True and tools["echo"].annotations.open_world_hint is False
+    assert tools["echo"].annotations.destructive_hint is None and tools["boom"].annotations is None
     assert results["echo"].content[0].text == "echo: Paris" and not results["echo"].is_error
     assert results["slow"].is_error and "timed out after 1 s" in results["slow"].content[0].text
     assert results["boom"].is_error and "RuntimeError: it broke" in results["boom"].content[0].text

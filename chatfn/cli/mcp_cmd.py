@@ -20,7 +20,7 @@ McpConfigOption = typer.Option(
 
 def load_settings(config: Optional[Path], mcp_config: Optional[List[Path]]) -> Any:
     """The config with ``--mcp-config`` files added: what every command with the option loads."""
-    from chatfn.config import load_config
+    from chatfn.settings.config import load_config
 
     settings = load_config(config)
     settings.mcp_files = [*settings.mcp_files, *(mcp_config or [])]
@@ -34,7 +34,7 @@ def list_command(
     mcp_config: Optional[List[Path]] = McpConfigOption,
 ) -> None:
     """Start every configured MCP server and show its transport, status and tools."""
-    from chatfn.console import status as status_line
+    from chatfn.output.console import status as status_line
     from chatfn.mcp.cache import default_cache
     from chatfn.mcp.config import settings_for
     from chatfn.mcp.names import tool_name
@@ -98,11 +98,11 @@ def serve_command(
     """Serve every enabled chatfn tool to MCP clients (Claude Desktop, VS Code, Cursor...)."""
     from dataclasses import replace
 
-    from chatfn.config import load_config
-    from chatfn.console import status
+    from chatfn.settings.config import load_config
+    from chatfn.output.console import status
     from chatfn.mcp.config import read_settings
     from chatfn.mcp.sdk import require_sdk
-    from chatfn.plugins import load_tools
+    from chatfn.plugins.host import load_tools
 
     require_sdk("'chatfn mcp serve' needs it")
     settings = load_config(config)

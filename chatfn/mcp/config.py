@@ -272,5 +272,5 @@ def _positive(value: Any, where: str) -> float:
 
 
 def settings_for(config: Any) -> McpSettings:
-    """The MCP settings of a loaded :class:`~chatfn.config.Config` (its ``[mcp]`` table and ``--mcp-config`` files)."""
+    """The MCP settings of a loaded :class:`~chatfn.settings.config.Config` (its ``[mcp]`` table and ``--mcp-config`` files)."""
     return read_settings(config.mcp, config_source=config.source, extra_files=config.mcp_files)

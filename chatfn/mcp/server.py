@@ -16,9 +16,8 @@ This module imports the ``mcp`` SDK: import it only for ``chatfn mcp serve``.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -28,9 +27,9 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 from chatfn import __version__
-from chatfn.config import ToolSettings
 from chatfn.errors import ToolError
-from chatfn.tools import Tool
+from chatfn.settings.config import ToolSettings
+from chatfn.tools.tool import Tool
 
 SERVER_NAME = "chatfn"
 
@@ -57,21 +56,21 @@ def choose_tools(tools: Iterable[Tool], settings: ToolSettings, *, serve_tools_n
 
 
 def would_ask(tool: Tool, settings: ToolSettings) -> bool:
-    """Whether chatfn's policy might ask before a call of ``tool`` (per-call checks count as asking)."""
-    if any(fnmatch.fnmatchcase(tool.name, pattern) for pattern in settings.require_approval):
-        return True
-    if any(fnmatch.fnmatchcase(tool.name, pattern) for pattern in settings.skip_approval):
-        return False
-    return tool.needs_approval or tool.approval_check is not None
+    """Whether chatfn's policy might ask before a call of ``tool`` (a per-call check counts as asking)."""
+    from chatfn.tools.policy import needs_approval
+
+    if tool.approval_check is not None:
+        tool = replace(tool, approval_check=lambda arguments: True)
+    return needs_approval(tool, {}, settings)
 
 
 def annotations(tool: Tool) -> types.ToolAnnotations | None:
     """chatfn's effect hints as MCP tool annotations (``None`` when the tool states none)."""
     hints = {
-        "read_only_hint": getattr(tool, "read_only_hint", None),
-        "destructive_hint": getattr(tool, "destructive_hint", None),
-        "idempotent_hint": getattr(tool, "idempotent_hint", None),
-        "open_world_hint": getattr(tool, "open_world_hint", None),
+        "read_only_hint": tool.read_only_hint,
+        "destructive_hint": tool.destructive_hint,
+        "idempotent_hint": tool.idempotent_hint,
+        "open_world_hint": tool.open_world_hint,
     }
     stated = {key: value for key, value in hints.items() if isinstance(value, bool)}
     return types.ToolAnnotations(**stated) if stated else None
@@ -98,7 +97,9 @@ def build_server(served: Served, settings: ToolSettings) -> Server[Any]:
 
 def run_call(tool: Tool, arguments: dict[str, Any], settings: ToolSettings) -> types.CallToolResult:
     """One call as a chat would run it; every failure becomes an ``isError`` result."""
-    from chatfn.toolrun import ArgumentError, cap, invoke_tool, tool_output_to_stderr, tool_timeout, validate_arguments
+    from chatfn.tools.arguments import ArgumentError, validate_arguments
+    from chatfn.tools.policy import tool_timeout
+    from chatfn.tools.run import cap, invoke_tool, tool_output_to_stderr
 
     try:
         validate_arguments(tool, arguments)

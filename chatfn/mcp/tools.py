@@ -1,4 +1,4 @@
-"""MCP servers' tools as ordinary chatfn :class:`~chatfn.tools.Tool` objects.
+"""MCP servers' tools as ordinary chatfn :class:`~chatfn.tools.tool.Tool` objects.
 
 Each MCP tool becomes a ``Tool`` whose function forwards the call to its server, so the
 chat loop, the approval prompt, ``tools call`` and rendering need no MCP knowledge. The
@@ -21,7 +21,7 @@ from chatfn.mcp.cache import default_cache as default_tool_cache
 from chatfn.mcp.config import McpSettings, ServerConfig
 from chatfn.mcp.names import tool_name
 from chatfn.mcp.trust import ApprovedDefinitions, changes, default_store, fingerprint
-from chatfn.tools import Tool
+from chatfn.tools.tool import Tool
 
 if TYPE_CHECKING:
     from chatfn.mcp.pool import ServerPool, ServerStatus
@@ -154,6 +154,7 @@ def _tool(
         needs_approval=hints["read_only_hint"] is not True,
         timeout=server.call_timeout,
         approval_check=call.needs_approval,
+        **hints,
         mcp=McpSource(server.name, original, schema, annotations),
     )
 
