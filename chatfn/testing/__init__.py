@@ -17,6 +17,12 @@ faults on demand (``delay``, ``stall_after``, ``drop_after``, ``done=False``)::
         ...  # two streamed requests get the tool call, then the answer
         assert server.requests[1].messages[-1]["role"] == "tool"
 
+The Responses API has its own builders, for a profile with ``api = "responses"``
+(served at ``/v1/responses``, and Azure's ``/openai/v1/responses`` and
+``/openai/responses?api-version=``): :func:`responses_text`,
+:func:`responses_tool_calls`, :func:`responses_failure` and :func:`responses_events`;
+``request.input`` and ``request.previous_response_id`` show what chatfn sent.
+
 As a pytest plugin (``pytest_plugins = ["chatfn.testing"]``, best in the top-level
 ``conftest.py``) it adds the fixtures ``chat_server``, ``chatfn_env`` (a complete,
 isolated environment pointing chatfn at it) and ``run_chatfn`` (runs the real CLI
@@ -50,6 +56,7 @@ from chatfn.testing.responses import (
     text,
     tool_calls,
 )
+from chatfn.testing.responses_api import responses_events, responses_failure, responses_text, responses_tool_calls
 from chatfn.testing.runner import RunChatfn, chatfn_environment, run_chatfn_cli
 from chatfn.testing.server import ScriptedServer
 
@@ -67,6 +74,10 @@ __all__ = [
     "faults",
     "function_call",
     "raw",
+    "responses_events",
+    "responses_failure",
+    "responses_text",
+    "responses_tool_calls",
     "run_chatfn_cli",
     "sse",
     "text",

@@ -75,6 +75,25 @@ class RecordedRequest:
         options = self._field("stream_options")
         return isinstance(options, dict) and bool(options.get("include_usage"))
 
+    @property
+    def api(self) -> str:
+        """``"responses"`` for a Responses API request (a path ending in ``/responses``), else ``"chat"``."""
+        return "responses" if self.path.rstrip("/").endswith("/responses") else "chat"
+
+    @property
+    def input(self) -> list[Any]:
+        """The Responses API ``input`` items sent (a string input as one user message; empty when none)."""
+        value = self._field("input")
+        if isinstance(value, str):
+            return [{"role": "user", "content": value}]
+        return list(value or [])
+
+    @property
+    def previous_response_id(self) -> str | None:
+        """The Responses API ``previous_response_id``, when the request named one."""
+        value = self._field("previous_response_id")
+        return value if isinstance(value, str) else None
+
     def _field(self, name: str) -> Any:
         return self.body.get(name) if isinstance(self.body, dict) else None
 

@@ -32,8 +32,10 @@ class ScriptedServer:
     """An OpenAI-compatible chat server on 127.0.0.1 that replies from a script and records requests.
 
     Serves ``POST /v1/chat/completions`` (any path ending in ``/chat/completions``),
-    Azure's ``POST /openai/deployments/{name}/chat/completions?api-version=...`` and
-    ``GET /v1/models``. Each chat request takes the next scripted reply in order;
+    Azure's ``POST /openai/deployments/{name}/chat/completions?api-version=...``, the
+    Responses API's ``POST /v1/responses``, Azure's ``/openai/v1/responses`` and
+    ``/openai/responses?api-version=...`` (any path ending in ``/responses``), and
+    ``GET /v1/models``. Each chat or responses request takes the next scripted reply in order;
     with none left it gets a 500 whose message says so, so the test fails visibly.
 
     ``models`` is what ``GET /v1/models`` (and Azure's ``GET /openai/models``) lists:
@@ -185,7 +187,7 @@ class ScriptedServer:
     def _reply(self, request: RecordedRequest) -> Response:
         """Route ``request``: chat requests take the script, the rest are served or refused here."""
         path = request.path.rstrip("/")
-        if request.method == "POST" and path.endswith("/chat/completions"):
+        if request.method == "POST" and path.endswith(("/chat/completions", "/responses")):
             return self._next_scripted(request)
         if request.method == "GET" and path in ("/v1/models", "/models", "/openai/models") and self.models is not None:
             listing = {
