@@ -39,3 +39,27 @@ def read_stream(name: str) -> bytes:
     if not path.is_file():
         pytest.skip(f"recorded stream {path} is missing")
     return path.read_bytes()
+
+RESPONSES_DIR = STREAMS_DIR / "responses"
+
+# The recorded Responses API streams (see responses/SOURCES.md), listed for stable test ids.
+RESPONSES_STREAM_NAMES = (
+    "azure_gpt5mini_function_call",
+    "openai_gpt4o_function_call",
+    "openai_gpt4omini_parallel_calls",
+    "openai_gpt4omini_text",
+    "openai_gpt5_summary_encrypted_then_call",
+    "openai_gpt5nano_error_insufficient_quota",
+)
+
+needs_responses_streams = pytest.mark.skipif(
+    not RESPONSES_DIR.is_dir(), reason=f"recorded Responses streams not found at {RESPONSES_DIR}"
+)
+
+
+def read_responses_stream(name: str) -> bytes:
+    """The raw SSE body of one recorded Responses API stream."""
+    path = RESPONSES_DIR / f"{name}.sse"
+    if not path.is_file():
+        pytest.skip(f"recorded stream {path} is missing")
+    return path.read_bytes()
