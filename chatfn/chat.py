@@ -77,6 +77,12 @@ class ChatSession:
         self.tools = {tool.name: tool for tool in tools}
         legacy = endpoint.api == "functions"
         self._definitions = [tool.openai_function() if legacy else tool.openai_tool() for tool in self.tools.values()]
+        self._input: Any = None  # the Responses API's input items, converted as the history grows
+        if endpoint.api == "responses":
+            from chatfn.wire.items import InputItems, responses_tools
+
+            self._definitions = responses_tools(self._definitions)
+            self._input = InputItems()
         self.options = options or ChatOptions()
         self.usage = Usage()
         self.log = log
@@ -85,7 +91,7 @@ class ChatSession:
         self._warn = on_warning or (lambda message: None)
         self.messages: list[dict[str, Any]] = []
         if history:
-            self.messages.extend(history)
+            self.messages.extend(self._adopt(history))
         else:
             self.clear()
 
@@ -100,6 +106,25 @@ class ChatSession:
     def conversation_id(self) -> str | None:
         """The logged conversation's id once something is logged; None without a log."""
         return getattr(self.log, "conversation_id", None)
+
+    def _adopt(self, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A resumed history in the form this endpoint's API takes, saying what cannot come along.
+
+        Chat Completions history converts to Responses input on every request; a
+        Responses conversation resumed over Chat Completions loses its reasoning items,
+        which that API has no way to send back.
+        """
+        if self._input is not None:
+            return history
+        from chatfn.wire.items import chat_messages
+
+        messages, dropped = chat_messages(history)
+        if dropped:
+            self._warn(
+                f"this conversation was held over the Responses API; {dropped} reasoning item(s) cannot be sent "
+                'over Chat Completions and are left out (set api = "responses" in the profile to keep them)'
+            )
+        return messages
 
     def clear(self) -> None:
         """Start over with only the system message, as the original sample's clear_conversation."""
@@ -144,7 +169,7 @@ class ChatSession:
 
     def _complete(self) -> Iterator[Event]:
         """Stream one response, append it to the history, and return it."""
-        assembler = StreamAssembler()
+        assembler: Any = self._new_assembler()
         decoder = SSEDecoder()
         started = time.perf_counter()
         content_type = ""
@@ -154,7 +179,7 @@ class ChatSession:
                 for data in response.iter_bytes():
                     for chunk in decoder.feed(data):
                         yield from assembler.feed(chunk)
-                    if decoder.done:
+                    if decoder.done or assembler.finished:
                         break
                 for chunk in decoder.finish():
                     yield from assembler.feed(chunk)
@@ -170,6 +195,8 @@ class ChatSession:
             self._keep_partial(assembler, started, error=str(provider_error))
             raise provider_error from None
         message = assembler.result()
+        if self._input is not None:
+            message.stored, message.origin = self.endpoint.store, self.endpoint.url
         if not decoder.done and message.finish_reason is None:
             error = ProviderError(
                 f"{self.endpoint.describe()}: the stream ended before the answer was complete",
@@ -196,12 +223,23 @@ class ChatSession:
             yield Notice("the answer was cut off: the model reached its output token limit")
         elif message.finish_reason == "content_filter":
             yield Notice("the server's content filter stopped the answer")
+        elif message.finish_reason not in (None, "stop", "tool_calls", "function_call"):
+            yield Notice(f"the server ended the answer early ({message.finish_reason})")
         return message
+
+    def _new_assembler(self) -> Any:
+        if self._input is None:
+            return StreamAssembler()
+        from chatfn.wire.responses import ResponsesAssembler
+
+        return ResponsesAssembler()
 
     def _open_stream(self) -> Any:
         """Start the streamed request; retry once without stream_options if the server rejects it."""
         from chatfn.wire.failures import rejects_stream_options
 
+        if self._input is not None:
+            return self._open_responses_stream()
         kwargs = self._request()
         create = self.client.chat.completions.with_streaming_response.create
         if not self._stream_usage:
@@ -215,6 +253,23 @@ class ChatSession:
             self._stream_usage = False
             self._warn("the server does not accept stream_options; asking without token usage from now on")
             return create(**kwargs)
+
+    def _open_responses_stream(self) -> Any:
+        """Start a streamed ``POST /responses``; the body travels in ``extra_body`` (see :meth:`_request`)."""
+        from chatfn.wire.items import responses_request
+
+        body = responses_request(
+            self.endpoint.model,
+            self.messages,
+            tools=self._definitions,
+            store=self.endpoint.store,
+            params=self.endpoint.params,
+            converter=self._input,
+            origin=self.endpoint.url,
+        )
+        model = body.pop("model")
+        del body["stream"]
+        return self.client.responses.with_streaming_response.create(model=model, stream=True, extra_body=body)
 
     def _request(self) -> dict[str, Any]:
         """Arguments for ``create``; the history travels in ``extra_body``.

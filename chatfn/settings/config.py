@@ -45,7 +45,8 @@ class Profile:
     api_version: Optional[str] = None
     api_key_env: Optional[str] = None
     api_key: Optional[str] = field(default=None, repr=False)
-    api: Literal["tools", "functions"] = "tools"
+    api: Literal["tools", "functions", "responses"] = "tools"
+    store: bool = False
     system_prompt: Optional[str] = None
     timeout: float = _positive(60.0)
     max_retries: int = _at_least(2, 0)

@@ -84,6 +84,9 @@ class _PartialCall:
 class StreamAssembler:
     """Feed it every chunk of one response; it returns what to show and, at the end, the message."""
 
+    finished = False
+    """A Chat Completions stream is over at ``[DONE]`` (the decoder's), never at a chunk."""
+
     def __init__(self) -> None:
         self._content: list[str] = []
         self._reasoning: list[str] = []

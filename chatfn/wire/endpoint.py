@@ -30,19 +30,29 @@ class Endpoint:
     api_version: str | None
     api_key: str | None = field(repr=False)
     key_source: str
-    api: Literal["tools", "functions"]
+    api: Literal["tools", "functions", "responses"]
     system_prompt: str
     timeout: float
     max_retries: int
     stream_usage: bool
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    store: bool = False
+    """Responses API only: let the server keep responses and continue with ``previous_response_id``."""
+
+    @property
+    def azure_v1(self) -> bool:
+        """An Azure profile on the Responses API's GA route, ``{endpoint}/openai/v1`` (no api-version)."""
+        return self.provider == "azure" and self.api == "responses" and self.api_version in (None, "v1")
 
     @property
     def url(self) -> str:
         """The address requests go to, for messages."""
         if self.provider == "azure":
-            return f"{(self.base_url or '').rstrip('/')}/openai/deployments/{self.model}"
+            root = (self.base_url or "").rstrip("/")
+            if self.api == "responses":
+                return f"{root}/openai/v1" if self.azure_v1 else f"{root}/openai"
+            return f"{root}/openai/deployments/{self.model}"
         return self.base_url or OPENAI_DEFAULT_BASE_URL
 
     def describe(self) -> str:
@@ -107,7 +117,7 @@ def _azure(name: str, p: Profile, config: Config, model: str | None, system: str
             hint="set $AZURE_OPENAI_CHAT_DEPLOYMENT, deployment in the profile, or pass -m",
         )
     version = p.api_version or os.environ.get("AZURE_OPENAI_API_VERSION") or os.environ.get("OPENAI_API_VERSION")
-    if not version:
+    if not version and p.api != "responses":  # the Responses API's v1 route takes none
         raise ConfigError(
             "no Azure OpenAI API version",
             hint="set $AZURE_OPENAI_API_VERSION (or $OPENAI_API_VERSION) or api_version in the profile",
@@ -160,6 +170,7 @@ def _endpoint(
         stream_usage=p.stream_usage,
         headers=dict(p.headers),
         params={**p.params, **p.options},
+        store=p.store,
     )
 
 
@@ -176,6 +187,8 @@ def make_client(endpoint: Endpoint) -> Any:
         "max_retries": endpoint.max_retries,
         "default_headers": endpoint.headers or None,
     }
+    if endpoint.azure_v1:  # GA v1 route: the plain client, the resource's key as the bearer token
+        return openai.OpenAI(api_key=endpoint.api_key, base_url=endpoint.url, **common)
     if endpoint.provider == "azure":
         return openai.AzureOpenAI(
             api_key=endpoint.api_key,

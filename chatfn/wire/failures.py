@@ -7,6 +7,7 @@ check; the API key is scrubbed from anything a server echoed back.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from chatfn.errors import ProviderError
@@ -96,6 +97,9 @@ def _status_error(error: Any, endpoint: Endpoint) -> ProviderError:
             body = None
     message = scrub(one_line(server_message(body, error.message), 200), endpoint)
     where = endpoint.describe()
+    api_hint = _api_hint(endpoint, status, message)
+    if api_hint is not None:  # the wrong API (or a lost stored response): say which setting to change
+        return ProviderError(f"{where}: HTTP {status}: {message}", hint=api_hint)
     param = rejected_parameter(body, message, endpoint) if status in (400, 422) else None
     if param is not None:
         return ProviderError(
@@ -136,6 +140,26 @@ def rejected_parameter(body: Any, message: str, endpoint: Endpoint) -> str | Non
     for name in endpoint.params:
         if f"'{name}'" in message or f'"{name}"' in message or f"`{name}`" in message:
             return name
+    return None
+
+
+# What servers say when a model answers only over the Responses API (OpenAI's codex and
+# pro models: "only supported in v1/responses"; gateways: "Please use /v1/responses").
+_RESPONSES_ONLY = re.compile(r"only supported (in|by|on|with) (the )?/?(v1/)?responses|please use (the )?/?(v1/)?responses", re.I)
+
+
+def _api_hint(endpoint: Endpoint, status: int, message: str) -> str | None:
+    """A hint that names the ``api`` setting, when the failure comes from the wrong API."""
+    if endpoint.api != "responses":
+        if status in (400, 404, 405) and _RESPONSES_ONLY.search(message):
+            return f'this model answers only over the Responses API: set api = "responses" in profile {endpoint.profile!r}'
+        return None
+    if "previous_response" in message or "previous response" in message.lower():
+        return "the server no longer holds the stored response; set store = false in the profile to send the whole history"
+    if status in (404, 405) and not re.search(r"\b(model|deployment)\b", message, re.I):
+        if endpoint.provider == "azure" and not endpoint.azure_v1:
+            return f"api_version {endpoint.api_version} may predate the Responses API: unset it (or set \"v1\") for /openai/v1"
+        return f'does this server offer the Responses API (/responses)? if not, set api = "tools" in profile {endpoint.profile!r}'
     return None
 
 

@@ -1,0 +1,335 @@
+"""`chatfn chat` with ``api = "responses"``: the real CLI and SDK against the scripted server's /responses."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
+from streams import RESPONSES_STREAM_NAMES, needs_responses_streams, read_responses_stream
+
+from chatfn.log.store import LogStore
+from chatfn.testing import (
+    FAKE_API_KEY,
+    error,
+    raw,
+    responses_failure,
+    responses_text,
+    responses_tool_calls,
+    text,
+    tool_calls,
+)
+
+SYSTEM = {"role": "system", "content": "You are a helpful AI assistant."}
+
+
+def write_config(env: dict[str, str], *profiles: str, default: str = "r") -> None:
+    """Profiles ``r`` (Responses) and ``c`` (Chat Completions) on the scripted server, plus any given."""
+    Path(env["CHATFN_CONFIG"]).write_text(f'default_profile = "{default}"\n' + "\n".join(profiles), encoding="utf-8")
+
+
+def profiles(server: Any, **extra: str) -> list[str]:
+    lines = [f"[profiles.r]\nbase_url = \"{server.base_url}\"\napi = \"responses\"\nmax_retries = 0"]
+    lines[0] += "".join(f"\n{key} = {value}" for key, value in extra.items())
+    lines.append(f"[profiles.c]\nbase_url = \"{server.base_url}\"\nmax_retries = 0")
+    return lines
+
+
+@pytest.fixture
+def responses_profile(chat_server: Any, chatfn_env: dict[str, str]) -> dict[str, str]:
+    write_config(chatfn_env, *profiles(chat_server))
+    return chatfn_env
+
+
+def logged(chatfn_env: dict[str, str]) -> list[dict[str, Any]]:
+    with LogStore.open(Path(chatfn_env["CHATFN_LOG_DB"])) as store:
+        conversation_id = store.latest_conversation_id()
+        assert conversation_id is not None
+        return [entry.message for entry in store.conversation(conversation_id).messages]
+
+
+def test_answer_streams_and_the_request_is_stateless(chat_server, run_chatfn, responses_profile) -> None:
+    chat_server.script(responses_text("Hello over Responses."))
+    result = run_chatfn("chat", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Hello over Responses.\n"
+    request = chat_server.requests[0]
+    assert request.path == "/v1/responses"
+    body = request.body
+    assert body["model"] == "test-model" and body["stream"] is True
+    assert body["store"] is False and body["include"] == ["reasoning.encrypted_content"]
+    assert body["input"] == [SYSTEM, {"role": "user", "content": "hi"}]
+    assert "messages" not in body and "stream_options" not in body
+    weather = next(tool for tool in body["tools"] if tool["name"] == "get_current_weather")
+    assert weather["type"] == "function" and weather["strict"] is False and weather["parameters"]["type"] == "object"
+    assert request.headers["authorization"] == f"Bearer {FAKE_API_KEY}"
+    answer = logged(responses_profile)[-1]
+    assert answer["content"] == "Hello over Responses."
+    assert answer["responses"]["id"] == "resp_scripted1"
+
+
+def test_a_tool_round_sends_back_reasoning_the_call_and_its_output_by_call_id(
+    chat_server, run_chatfn, responses_profile, chat_plugin_env
+) -> None:
+    chat_server.script(
+        responses_tool_calls(("echo", {"text": "ab", "times": 2}), reasoning="I should echo.", encrypted_content="ENC-FINAL-0123"),
+        responses_text("It said abab."),
+    )
+    result = run_chatfn("chat", "use echo", env=chat_plugin_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "It said abab.\n"
+    assert "⚙ echo" in result.stderr and "I should echo." in result.stderr
+    follow_up = chat_server.requests[1].input
+    assert follow_up == [
+        SYSTEM,
+        {"role": "user", "content": "use echo"},
+        {"type": "reasoning", "id": "rs_scripted1_0", "summary": [{"type": "summary_text", "text": "I should echo."}], "encrypted_content": "ENC-FINAL-0123"},
+        {"type": "function_call", "call_id": "call_1", "name": "echo", "arguments": '{"text":"ab","times":2}'},
+        {"type": "function_call_output", "call_id": "call_1", "output": "abab"},
+    ]
+    roles = [(message["role"], message.get("tool_call_id")) for message in logged(responses_profile)]
+    assert roles == [("system", None), ("user", None), ("assistant", None), ("tool", "call_1"), ("assistant", None)]
+
+
+def test_json_events_are_the_same_as_with_chat_completions(chat_server, run_chatfn, chatfn_env, chat_plugin_env) -> None:
+    write_config(chatfn_env, *profiles(chat_server))
+    chat_server.script(tool_calls(("echo", {"text": "x"})), text("Done now."))
+    chat_server.script(responses_tool_calls(("echo", {"text": "x"})), responses_text("Done now."))
+    runs = [run_chatfn("chat", "--json", "-p", profile, "go", env=chat_plugin_env) for profile in ("c", "r")]
+    for result in runs:
+        assert result.returncode == 0, result.stderr
+    chat, responses = ([json.loads(line) for line in result.stdout.splitlines()] for result in runs)
+    assert [event["type"] for event in chat] == [event["type"] for event in responses]
+    def steady(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.items() if k != "duration"} for e in events if e["type"] not in ("text", "usage")]
+
+    assert steady(chat) == steady(responses)
+    assert "".join(e["text"] for e in chat if e["type"] == "text") == "".join(e["text"] for e in responses if e["type"] == "text")
+    assert {e["type"] for e in responses} == {"tool_call", "tool_result", "text", "usage", "done"}
+    usage = [e for e in responses if e["type"] == "usage"]
+    assert len(usage) == 2 and all(set(e) >= {"prompt_tokens", "completion_tokens", "total_tokens"} for e in usage)
+
+
+@pytest.mark.parametrize("arguments_in", ["done", "whole"])
+def test_arguments_only_in_done_or_all_at_once(chat_server, run_chatfn, responses_profile, chat_plugin_env, arguments_in) -> None:
+    chat_server.script(responses_tool_calls(("echo", {"text": "hi"}), arguments_in=arguments_in), responses_text("ok"))
+    result = run_chatfn("chat", "go", env=chat_plugin_env)
+    assert result.returncode == 0, result.stderr
+    assert chat_server.requests[1].input[-1] == {"type": "function_call_output", "call_id": "call_1", "output": "hi"}
+
+
+def test_store_true_continues_with_previous_response_id(chat_server, run_chatfn, chatfn_env, chat_plugin_env) -> None:
+    write_config(chatfn_env, *profiles(chat_server, store="true"))
+    chat_server.script(responses_tool_calls(("echo", {"text": "s"}), reasoning="hm"), responses_text("First."), responses_text("Second."))
+    first = run_chatfn("chat", "one", env=chat_plugin_env)
+    second = run_chatfn("chat", "--continue", "two", env=chat_plugin_env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    opening, after_tools, resumed = (request.body for request in chat_server.requests)
+    assert opening["store"] is True and "include" not in opening and "previous_response_id" not in opening
+    assert after_tools["previous_response_id"] == "resp_scripted1"
+    assert after_tools["input"] == [{"type": "function_call_output", "call_id": "call_1", "output": "s"}]
+    assert resumed["previous_response_id"] == "resp_scripted2"
+    assert resumed["input"] == [{"role": "user", "content": "two"}]
+
+
+def test_continue_stateless_resends_everything_with_the_items(chat_server, run_chatfn, responses_profile) -> None:
+    chat_server.script(responses_text("Thought through.", reasoning="Deep.", encrypted_content="ENC-A"), responses_text("Again."))
+    assert run_chatfn("chat", "one").returncode == 0
+    result = run_chatfn("chat", "--continue", "two")
+    assert result.returncode == 0, result.stderr
+    assert chat_server.requests[1].input == [
+        SYSTEM,
+        {"role": "user", "content": "one"},
+        {"type": "reasoning", "id": "rs_scripted1_0", "summary": [{"type": "summary_text", "text": "Deep."}], "encrypted_content": "ENC-A"},
+        {"role": "assistant", "content": "Thought through."},
+        {"role": "user", "content": "two"},
+    ]
+
+
+def test_a_responses_conversation_continues_over_chat_completions(chat_server, run_chatfn, responses_profile, chat_plugin_env) -> None:
+    chat_server.script(
+        responses_tool_calls(("echo", {"text": "q"}), encrypted_content="ENC"), responses_text("Echoed."), text("Switched.")
+    )
+    assert run_chatfn("chat", "one", env=chat_plugin_env).returncode == 0
+    result = run_chatfn("chat", "-p", "c", "--continue", "two", env=chat_plugin_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Switched.\n"
+    assert "1 reasoning item(s) cannot be sent over Chat Completions" in result.stderr
+    messages = chat_server.requests[2].messages
+    assert all("responses" not in message for message in messages)
+    assert messages[2]["tool_calls"][0]["id"] == "call_1" and messages[3] == {"role": "tool", "tool_call_id": "call_1", "content": "q"}
+
+
+def test_a_chat_completions_conversation_continues_over_responses(chat_server, run_chatfn, responses_profile, chat_plugin_env) -> None:
+    chat_server.script(tool_calls(("echo", {"text": "z"})), text("Old API."), responses_text("New API."))
+    assert run_chatfn("chat", "-p", "c", "one", env=chat_plugin_env).returncode == 0
+    result = run_chatfn("chat", "--continue", "two", env=chat_plugin_env)
+    assert result.returncode == 0, result.stderr
+    assert chat_server.requests[2].input == [
+        SYSTEM,
+        {"role": "user", "content": "one"},
+        {"type": "function_call", "call_id": "call_1", "name": "echo", "arguments": '{"text":"z"}'},
+        {"type": "function_call_output", "call_id": "call_1", "output": "z"},
+        {"role": "assistant", "content": "Old API."},
+        {"role": "user", "content": "two"},
+    ]
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr and FAKE_API_KEY not in stderr
+    return lines[0]
+
+
+def test_error_then_failed_on_http_200_keeps_the_partial_text_and_runs_no_tools(chat_server, run_chatfn, responses_profile) -> None:
+    chat_server.script(responses_failure("You exceeded your current quota.", partial="Half an"))
+    result = run_chatfn("chat", "hi")
+    assert result.returncode == 1
+    assert result.stdout.startswith("Half an")
+    line = one_error_line(result.stderr)
+    assert "You exceeded your current quota. (insufficient_quota)" in line and "test-model" in line
+    assert len(chat_server.requests) == 1
+    assert logged(responses_profile)[-1] == {"role": "assistant", "content": "Half an"}
+
+
+def test_incomplete_is_a_notice_like_length(chat_server, run_chatfn, responses_profile) -> None:
+    chat_server.script(responses_text("Cut short", incomplete="max_output_tokens"))
+    result = run_chatfn("chat", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Cut short\n"
+    assert "cut off" in result.stderr
+
+
+def test_usage_is_counted(chat_server, run_chatfn, responses_profile) -> None:
+    chat_server.script(responses_text("Hi.", usage={"input_tokens": 11, "output_tokens": 4, "total_tokens": 15}))
+    result = run_chatfn("chat", "-v", "hi")
+    assert "tokens: 11 prompt + 4 completion = 15 (1 responses)" in result.stderr
+
+
+def test_responses_only_model_on_a_chat_completions_profile_says_what_to_set(chat_server, run_chatfn, responses_profile) -> None:
+    chat_server.script(error(400, "This model is only supported in v1/responses and not in v1/chat/completions."))
+    result = run_chatfn("chat", "-p", "c", "hi")
+    assert result.returncode == 1
+    line = one_error_line(result.stderr)
+    assert 'set api = "responses" in profile \'c\'' in line
+
+
+def test_a_server_without_responses_says_so(chat_server, run_chatfn, responses_profile) -> None:
+    chat_server.script(error(404, "Not Found", code=None))
+    line = one_error_line(run_chatfn("chat", "hi").stderr)
+    assert 'set api = "tools"' in line
+
+
+@pytest.mark.parametrize(
+    ("settings", "path", "version"),
+    [
+        ("", "/openai/v1/responses", None),
+        ('api_version = "v1"', "/openai/v1/responses", None),
+        ('api_version = "2025-04-01-preview"', "/openai/responses", "2025-04-01-preview"),
+    ],
+)
+def test_azure_routes(chat_server, run_chatfn, chatfn_env, settings: str, path: str, version: str | None) -> None:
+    profile = f'[profiles.az]\nprovider = "azure"\nendpoint = "{chat_server.url}"\ndeployment = "my-dep"\napi = "responses"\nmax_retries = 0\n{settings}'
+    write_config(chatfn_env, profile, default="az")
+    chat_server.script(responses_text("From Azure."))
+    result = run_chatfn("chat", "hi", env={"AZURE_OPENAI_API_KEY": "azure-key-123", "CHATFN_MODEL": None})
+    assert result.returncode == 0, result.stderr
+    request = chat_server.requests[0]
+    assert (request.path, request.api_version, request.model) == (path, version, "my-dep")
+    assert "azure-key-123" in request.headers.get("authorization", "") + request.headers.get("api-key", "")
+
+
+@pytest.mark.parametrize(("version", "path"), [(None, "/openai/v1/responses"), ("2025-04-01-preview", "/openai/responses")])
+def test_azure_seed_variables_keep_working(chat_server, run_chatfn, chatfn_env, version: str | None, path: str) -> None:
+    write_config(chatfn_env, '[profiles.az]\nprovider = "azure"\napi = "responses"\nmax_retries = 0', default="az")
+    chat_server.script(responses_text("Seeded."))
+    env = {
+        "AZURE_OPENAI_ENDPOINT": chat_server.url,
+        "AZURE_OPENAI_API_KEY": "azure-key-123",
+        "AZURE_OPENAI_CHAT_DEPLOYMENT": "seed-dep",
+        "AZURE_OPENAI_API_VERSION": version,
+        "CHATFN_MODEL": None,
+    }
+    result = run_chatfn("chat", "hi", env=env)
+    assert result.returncode == 0, result.stderr
+    assert (chat_server.requests[0].path, chat_server.requests[0].model) == (path, "seed-dep")
+
+
+def test_ctrl_c_keeps_the_partial_answer_and_exits_130(chat_server, chatfn_env, responses_profile) -> None:
+    chat_server.script(responses_text("word " * 200, delay=0.05))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatfn", "chat", "hi"],
+        env=chatfn_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        chat_server.wait_for_requests(1, timeout=20)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert stdout.startswith("word word") and "Traceback" not in stderr
+    partial = logged(chatfn_env)[-1]
+    assert partial["role"] == "assistant" and partial["content"].startswith("word word") and "responses" not in partial
+
+
+# -- every recorded real Responses stream, through the CLI ------------------------------
+
+
+@needs_responses_streams
+@pytest.mark.parametrize("name", RESPONSES_STREAM_NAMES)
+def test_recorded_stream_through_the_cli(chat_server, run_chatfn, responses_profile, name: str) -> None:
+    body = read_responses_stream(name)
+    events = [event for event in _data_events(body)]
+    chat_server.script(raw(body, headers={"Content-Type": "text/event-stream"}), responses_text("Final answer."))
+    result = run_chatfn("chat", "--json", "replay")
+    assert "Traceback" not in result.stderr
+    failed = next((event for event in events if event.get("type") == "response.failed"), None)
+    if failed is not None:  # an error event, then response.failed, on HTTP 200
+        assert result.returncode == 1
+        line = one_error_line(result.stderr)
+        assert failed["response"]["error"]["message"] in line and "insufficient_quota" in line
+        assert len(chat_server.requests) == 1
+        assert [message["role"] for message in logged(responses_profile)] == ["system", "user"]
+        return
+    assert result.returncode == 0, result.stderr
+    output = next(event for event in events if event.get("type") == "response.completed")["response"]["output"]
+    shown = "".join(event["text"] for event in map(json.loads, result.stdout.splitlines()) if event["type"] == "text")
+    text_out = "".join(part["text"] for item in output if item["type"] == "message" for part in item["content"])
+    calls = [item for item in output if item["type"] == "function_call"]
+    answer = logged(responses_profile)[2]
+    assert answer["role"] == "assistant" and answer["responses"]["items"] == output
+    if not calls:
+        assert shown == text_out and len(chat_server.requests) == 1
+        assert answer["content"] == text_out
+        return
+    assert shown == text_out + "Final answer."
+    sent = chat_server.requests[1].input[2:]
+    reasoning = [item for item in output if item["type"] == "reasoning" and item.get("encrypted_content")]
+    expected = [
+        *({"type": "reasoning", "id": item["id"], "summary": item["summary"], "encrypted_content": item["encrypted_content"]} for item in reasoning),
+        *({"type": "function_call", "call_id": c["call_id"], "name": c["name"], "arguments": c["arguments"]} for c in calls),
+    ]
+    assert sent[: len(expected)] == expected  # call ids, never the fc_ item ids; the final encrypted content
+    outputs = sent[len(expected):]
+    assert [item["call_id"] for item in outputs] == [c["call_id"] for c in calls]
+    assert all(item["type"] == "function_call_output" and item["output"].startswith("Error: ") for item in outputs)
+    assert [m.get("tool_call_id") for m in logged(responses_profile)[3 : 3 + len(calls)]] == [c["call_id"] for c in calls]
+
+
+def _data_events(body: bytes) -> list[dict[str, Any]]:
+    lines = [line[5:].strip() for line in body.decode().splitlines() if line.startswith("data:")]
+    return [json.loads(line) for line in lines if line != "[DONE]"]
