@@ -95,6 +95,10 @@ def test_a_tool_round_sends_back_reasoning_the_call_and_its_output_by_call_id(
     ]
     roles = [(message["role"], message.get("tool_call_id")) for message in logged(responses_profile)]
     assert roles == [("system", None), ("user", None), ("assistant", None), ("tool", "call_1"), ("assistant", None)]
+    shown = json.loads(run_chatfn("logs", "show", "--json").stdout)  # Chat Completions messages, state beside them
+    assert all("responses" not in message for message in shown["messages"])
+    assert shown["messages"][2]["tool_calls"][0]["id"] == "call_1"
+    assert shown["log"][2]["responses"]["items"][0]["encrypted_content"] == "ENC-FINAL-0123"
 
 
 def test_json_events_are_the_same_as_with_chat_completions(chat_server, run_chatfn, chatfn_env, chat_plugin_env) -> None:
@@ -107,11 +111,12 @@ def test_json_events_are_the_same_as_with_chat_completions(chat_server, run_chat
     chat, responses = ([json.loads(line) for line in result.stdout.splitlines()] for result in runs)
     assert [event["type"] for event in chat] == [event["type"] for event in responses]
     def steady(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in e.items() if k != "duration"} for e in events if e["type"] not in ("text", "usage")]
+        varying = ("duration", "conversation_id", "profile")
+        return [{k: v for k, v in e.items() if k not in varying} for e in events if e["type"] not in ("text", "usage")]
 
     assert steady(chat) == steady(responses)
     assert "".join(e["text"] for e in chat if e["type"] == "text") == "".join(e["text"] for e in responses if e["type"] == "text")
-    assert {e["type"] for e in responses} == {"tool_call", "tool_result", "text", "usage", "done"}
+    assert {e["type"] for e in responses} == {"start", "tool_call", "tool_result", "text", "usage", "done"}
     usage = [e for e in responses if e["type"] == "usage"]
     assert len(usage) == 2 and all(set(e) >= {"prompt_tokens", "completion_tokens", "total_tokens"} for e in usage)
 

@@ -104,11 +104,17 @@ def conversation_json(conversation: Conversation) -> dict[str, Any]:
 
     ``messages`` can be sent back to any Chat Completions server as it is; ``log``
     holds, at the same index, what chatfn noted about each message (time, model,
-    duration, usage, interrupted, error).
+    duration, usage, interrupted, error, and for a Responses API turn the items and
+    response id under ``responses``).
     """
+    from chatfn.wire.responses import RESPONSES_KEY
+
     data = asdict(conversation)
     logged = data.pop("messages")
     data["messages"] = [entry.pop("message") for entry in logged]
+    for message, entry in zip(data["messages"], logged):
+        if RESPONSES_KEY in message:
+            entry[RESPONSES_KEY] = message.pop(RESPONSES_KEY)
     data["log"] = logged
     return data
 
