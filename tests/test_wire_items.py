@@ -9,6 +9,7 @@ from chatfn.wire.items import (
     chat_messages,
     input_items,
     last_stored_turn,
+    responses_options,
     responses_request,
     responses_tools,
 )
@@ -139,3 +140,15 @@ def test_chat_messages_strip_the_responses_state() -> None:
     messages, dropped = chat_messages([*HISTORY, responses_turn("r", stored=False)])
     assert dropped == 1
     assert messages[:6] == HISTORY and "responses" not in messages[6]
+
+
+def test_common_options_take_their_responses_names() -> None:
+    options = {"max_tokens": 50, "reasoning_effort": "low", "reasoning": {"summary": "auto"}, "temperature": 0.2, "top_k": 5}
+    assert responses_options(options) == {
+        "max_output_tokens": 50,
+        "reasoning": {"summary": "auto", "effort": "low"},
+        "temperature": 0.2,
+        "top_k": 5,
+    }
+    body = responses_request("m", HISTORY, tools=[], store=False, params={"max_completion_tokens": 9, "store": True})
+    assert body["max_output_tokens"] == 9 and body["store"] is False  # chatfn's own fields win

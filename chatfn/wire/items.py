@@ -26,6 +26,7 @@ __all__ = [
     "chat_messages",
     "input_items",
     "last_stored_turn",
+    "responses_options",
     "responses_request",
     "responses_tools",
 ]
@@ -131,7 +132,7 @@ def responses_request(
     ``previous_response_id`` and only the items after that response.
     """
     converter = converter or InputItems()
-    body: dict[str, Any] = dict(params or {})
+    body = responses_options(params or {})
     body["model"] = model
     stored = last_stored_turn(messages, origin) if store else None
     if stored is not None:
@@ -146,6 +147,26 @@ def responses_request(
     if tools:
         body["tools"] = tools
     body["stream"] = True
+    return body
+
+
+def responses_options(params: dict[str, Any]) -> dict[str, Any]:
+    """Model options under their Responses API names (``max_tokens`` is ``max_output_tokens`` there).
+
+    The common Chat Completions options a profile or ``-o`` sets keep working on a
+    Responses profile; any other key goes as it is.
+    """
+    body: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in ("max_tokens", "max_completion_tokens"):
+            body["max_output_tokens"] = value
+        elif key == "reasoning_effort":
+            reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+            body["reasoning"] = {**reasoning, "effort": value}
+        elif key == "reasoning" and isinstance(value, dict) and isinstance(body.get("reasoning"), dict):
+            body["reasoning"] = {**value, **body["reasoning"]}
+        else:
+            body[key] = value
     return body
 
 
