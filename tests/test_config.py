@@ -46,7 +46,7 @@ def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
 def test_example_config_loads_and_matches_the_packaged_copy() -> None:
     example = ROOT / "config.example.toml"
     config = load_config(example)
-    assert config.default_profile == "openai"
+    assert config.default_profile is None  # the environment decides until the user picks one
     assert set(config.profiles) == {"openai", "azure", "ollama"}
     assert config.profiles["azure"].provider == "azure"
     assert config.plugins["builtin"]["weather_timeout"] == 10.0

@@ -174,7 +174,8 @@ def test_server_fault_is_one_line_exit_1_and_the_log_keeps_what_was_complete(
         chat_server.script(scripted)
     cid = seed_log(log_path)
     config = fast_config(tmp_path, base_url, timeout=1.0)
-    result = run_chatfn("chat", "--config", str(config), "--continue", "the new question")
+    # $OPENAI_BASE_URL would beat the file's base_url (environment > file)
+    result = run_chatfn("chat", "--config", str(config), "--continue", "the new question", env={"OPENAI_BASE_URL": None})
     assert result.returncode == 1, result.stderr
     line = one_error_line(result.stderr)
     assert words in line, line

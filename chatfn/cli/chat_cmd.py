@@ -59,6 +59,7 @@ def chat(
     from chatfn.chat import ChatOptions, ChatSession
     from chatfn.output.console import is_terminal, warning
     from chatfn.cli.mcp_cmd import load_settings
+    from chatfn.settings.resolve import value
     from chatfn.terminal.approval import Approver
     from chatfn.terminal.render import make_renderer
     from chatfn.wire.endpoint import resolve_endpoint
@@ -75,11 +76,12 @@ def chat(
     tools = [] if no_tools else _select_tools(settings, tool or [])
     interactive = is_terminal(sys.stdin)
     options = ChatOptions(
-        max_rounds=max_rounds or settings.max_rounds,
+        max_rounds=value("max_rounds", flag=max_rounds, file=settings.max_rounds),
         tool_settings=settings.tools,
         approve=Approver(settings.tools, approve_all=approve, interactive=interactive),
     )
-    log, history = _open_log(settings, endpoint, enabled=settings.log.enabled and not no_log, resume=resume, cid=cid)
+    logging = value("log_enabled", flag=False if no_log else None, file=settings.log.enabled)
+    log, history = _open_log(settings, endpoint, enabled=logging, resume=resume, cid=cid)
     session = ChatSession(endpoint, tools, options, history=history, log=log, on_warning=warning)
     renderer = make_renderer(json_lines=json_lines, quiet=quiet)
     try:

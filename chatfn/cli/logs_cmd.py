@@ -7,7 +7,6 @@ with no file there is simply nothing logged yet.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict
 from datetime import datetime
@@ -29,15 +28,18 @@ NOTHING_LOGGED = "no conversations logged yet"
 
 
 def _log_path(config: Path | None = None) -> Path:
-    """The log's path: ``$CHATFN_LOG_DB``, else the config's ``log.path``, else the default."""
-    from chatfn.log.store import LOG_DB_ENV, default_log_path
+    """The log's path: ``$CHATFN_LOG_DB``, else the config's ``log.path``, else the default.
 
-    if os.environ.get(LOG_DB_ENV):
+    The config file is read only when the environment does not decide, so a broken
+    config never hides a log named by ``$CHATFN_LOG_DB``.
+    """
+    from chatfn.log.store import default_log_path
+    from chatfn.settings.resolve import resolve
+
+    if resolve("log_path").source != "default":
         return default_log_path()
-    try:
-        from chatfn.settings.config import load_config
-    except ImportError:  # config is optional here: the log is readable without it
-        return default_log_path()
+    from chatfn.settings.config import load_config
+
     return default_log_path(load_config(config).log.path)
 
 

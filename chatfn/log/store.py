@@ -12,7 +12,6 @@ the API takes none.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
 import threading
@@ -25,6 +24,7 @@ from typing import Any, Iterator, Sequence
 
 from chatfn.errors import LogError
 from chatfn.log.schema import LOG_DB_ENV, SCHEMA_VERSION, migrate
+from chatfn.settings.resolve import resolve
 
 __all__ = [
     "LOG_DB_ENV",
@@ -45,11 +45,9 @@ INTERRUPTED_RESULT = "Error: chatfn stopped before this tool call finished"
 
 def default_log_path(config_log_path: str | None = None) -> Path:
     """Where the log lives: ``$CHATFN_LOG_DB``, else the config's ``log.path``, else the user data dir."""
-    from_env = os.environ.get(LOG_DB_ENV)
-    if from_env:
-        return Path(from_env).expanduser()
-    if config_log_path:
-        return Path(config_log_path).expanduser()
+    chosen = resolve("log_path", file=config_log_path)
+    if chosen.value is not None:
+        return Path(chosen.value).expanduser()
     import platformdirs
 
     return Path(platformdirs.user_data_dir("chatfn")) / "logs.db"

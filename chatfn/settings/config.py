@@ -2,19 +2,19 @@
 
 Found at ``--config PATH``, else ``$CHATFN_CONFIG``, else ``config.toml`` in the
 user config directory. Precedence for every setting is flag > environment > file
-> default; the flags and variables are applied by the code that uses a setting
-(:mod:`chatfn.wire.endpoint` for profiles), this module only reads the file.
+> default, applied by :func:`chatfn.settings.resolve.resolve` for every setting that
+has more than one source; this module only reads the file.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union, get_args, get_origin, get_type_hints
 
 from chatfn.errors import ConfigError
+from chatfn.settings.resolve import resolve
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,7 +22,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 CONFIG_ENV = "CHATFN_CONFIG"
-DEFAULT_SYSTEM_PROMPT = "You are a helpful AI assistant."
 
 
 def _positive(default: float) -> Any:
@@ -109,12 +108,10 @@ def user_config_path() -> Path:
 
 def config_path(path: Path | None = None) -> Path:
     """The config file to use: the flag, else ``$CHATFN_CONFIG``, else the user's."""
-    if path is not None:
-        return path.expanduser()
-    from_env = os.environ.get(CONFIG_ENV)
-    if from_env:
-        return Path(from_env).expanduser()
-    return user_config_path()
+    chosen = resolve("config", flag=path)
+    if chosen.value is None:
+        return user_config_path()
+    return Path(chosen.value).expanduser()
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -122,7 +119,7 @@ def load_config(path: Path | None = None) -> Config:
 
     A file named explicitly (flag or ``$CHATFN_CONFIG``) must exist.
     """
-    explicit = path is not None or bool(os.environ.get(CONFIG_ENV))
+    explicit = resolve("config", flag=path).source != "default"
     file = config_path(path)
     try:
         raw = file.read_bytes()

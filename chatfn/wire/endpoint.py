@@ -2,18 +2,18 @@
 
 A profile from the config, or with no profile the environment the original
 sample used (``OPENAI_*`` or ``AZURE_OPENAI_*``), resolves to an
-:class:`Endpoint`. Only :func:`make_client` imports the SDK, so nothing that merely
+:class:`Endpoint`, each setting by the one rule in :mod:`chatfn.settings.resolve`. Only :func:`make_client` imports the SDK, so nothing that merely
 resolves settings pays for it.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from chatfn.errors import ConfigError
-from chatfn.settings.config import DEFAULT_SYSTEM_PROMPT, Config, Profile
+from chatfn.settings.config import Config, Profile
+from chatfn.settings.resolve import SETTINGS, resolve, value
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key-needed"
@@ -68,93 +68,120 @@ def resolve_endpoint(
     model: str | None = None,
     system_prompt: str | None = None,
 ) -> Endpoint:
-    """Resolve flags, environment, file and defaults, in that order of precedence."""
-    name = profile or os.environ.get("CHATFN_PROFILE") or config.default_profile
-    if name is None and len(config.profiles) == 1:
-        name = next(iter(config.profiles))
-    if name is not None:
-        if name not in config.profiles:
-            known = ", ".join(sorted(config.profiles)) or "none defined"
-            raise ConfigError(f"no profile named {name!r} (profiles: {known})", hint=_where(config))
-        settings = config.profiles[name]
-    elif config.profiles:
-        raise ConfigError(
-            f"several profiles ({', '.join(sorted(config.profiles))}) and no default_profile",
-            hint="pass -p NAME or set default_profile in " + _where(config),
-        )
-    else:
-        azure = bool(os.environ.get("AZURE_OPENAI_ENDPOINT")) and not os.environ.get("OPENAI_BASE_URL")
-        settings = Profile(provider="azure" if azure else "openai")
-        name = "environment"
-    model = model or os.environ.get("CHATFN_MODEL")
+    """Resolve every setting of the chosen profile by :func:`~chatfn.settings.resolve.resolve`."""
+    name, settings = choose_profile(config, profile)
     if settings.provider == "azure":
         return _azure(name, settings, config, model, system_prompt)
     return _openai(name, settings, config, model, system_prompt)
 
 
+def choose_profile(config: Config, flag: str | None = None) -> tuple[str, Profile]:
+    """The profile to use: ``-p``, ``$CHATFN_PROFILE``, ``default_profile``, else a default.
+
+    The default is the file's only profile when it has exactly one; otherwise the
+    profile the environment describes (``AZURE_OPENAI_ENDPOINT`` for Azure,
+    ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` for OpenAI), so the example file that
+    ``chatfn config init`` writes, which names no default, leaves an environment-only
+    setup working. ``AZURE_OPENAI_*`` and ``OPENAI_*`` fill in a profile's settings;
+    they never override a profile chosen by name.
+    """
+    chosen = resolve("profile", flag=flag, file=config.default_profile)
+    if chosen.value is not None:
+        if chosen.value not in config.profiles:
+            known = ", ".join(sorted(config.profiles)) or "none defined"
+            where = _where(config) if chosen.source == "file" else chosen.source
+            raise ConfigError(f"no profile named {chosen.value!r} (profiles: {known})", hint=f"from {where}")
+        return chosen.value, config.profiles[chosen.value]
+    if len(config.profiles) == 1:
+        return next(iter(config.profiles.items()))
+    described = _environment_profile()
+    if described is None and config.profiles:
+        raise ConfigError(
+            f"several profiles ({', '.join(sorted(config.profiles))}) and no default_profile",
+            hint="pass -p NAME, set $CHATFN_PROFILE, set default_profile in "
+            + _where(config)
+            + ", or set $OPENAI_API_KEY / $AZURE_OPENAI_ENDPOINT",
+        )
+    return "environment", described or Profile()
+
+
+def _environment_profile() -> Profile | None:
+    """The profile the environment describes, as in the original sample; None if it describes none."""
+    if value("endpoint") and not value("base_url"):
+        return Profile(provider="azure")
+    if value("api_key") or value("base_url"):
+        return Profile(provider="openai")
+    return None
+
+
 def _openai(name: str, p: Profile, config: Config, model: str | None, system: str | None) -> Endpoint:
-    base_url = p.base_url or os.environ.get("OPENAI_BASE_URL") or None
-    model = model or p.model
+    base_url = value("base_url", file=p.base_url)
+    model = value("model", flag=model, file=p.model)
     if not model:
         raise ConfigError(
             f"no model for profile {name!r}",
             hint="pass -m MODEL, set $CHATFN_MODEL, or set model in the profile",
         )
-    key, source = _key(p, default_env="OPENAI_API_KEY")
+    key, source = _key(p, "api_key")
     if key is None and base_url is None:
         raise ConfigError("no API key for OpenAI", hint="set $OPENAI_API_KEY, or api_key_env in the profile")
-    return _endpoint(name, p, config, "openai", model, base_url, None, key, source, system)
+    prompt = _system_prompt("system_prompt", p, config, system)
+    return _endpoint(name, p, "openai", model, base_url, None, key, source, prompt)
 
 
 def _azure(name: str, p: Profile, config: Config, model: str | None, system: str | None) -> Endpoint:
-    endpoint = p.endpoint or p.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT")
+    endpoint = value("endpoint", file=p.endpoint or p.base_url)
     if not endpoint:
         raise ConfigError("no Azure OpenAI endpoint", hint="set $AZURE_OPENAI_ENDPOINT or endpoint in the profile")
-    deployment = model or p.deployment or p.model or os.environ.get("AZURE_OPENAI_CHAT_DEPLOYMENT")
+    deployment = value("deployment", flag=model, file=p.deployment or p.model)
     if not deployment:
         raise ConfigError(
             "no Azure OpenAI deployment",
             hint="set $AZURE_OPENAI_CHAT_DEPLOYMENT, deployment in the profile, or pass -m",
         )
-    version = p.api_version or os.environ.get("AZURE_OPENAI_API_VERSION") or os.environ.get("OPENAI_API_VERSION")
+    version = value("api_version", file=p.api_version)
     if not version and p.api != "responses":  # the Responses API's v1 route takes none
         raise ConfigError(
             "no Azure OpenAI API version",
             hint="set $AZURE_OPENAI_API_VERSION (or $OPENAI_API_VERSION) or api_version in the profile",
         )
-    key, source = _key(p, default_env="AZURE_OPENAI_API_KEY")
+    key, source = _key(p, "azure_api_key")
     if key is None:
         raise ConfigError("no Azure OpenAI API key", hint=f"set ${p.api_key_env or 'AZURE_OPENAI_API_KEY'}")
-    system = system or os.environ.get("AZURE_OPENAI_SYSTEM_PROMPT")
-    return _endpoint(name, p, config, "azure", deployment, endpoint, version, key, source, system)
+    prompt = _system_prompt("azure_system_prompt", p, config, system)
+    return _endpoint(name, p, "azure", deployment, endpoint, version, key, source, prompt)
 
 
-def _key(p: Profile, *, default_env: str) -> tuple[str | None, str]:
-    """The API key and a description of where it came from (never the key itself)."""
-    if p.api_key_env:
-        value = os.environ.get(p.api_key_env)
-        if not value:
-            raise ConfigError(f"${p.api_key_env} is not set", hint="the profile's api_key_env names it")
-        return value, f"${p.api_key_env}"
-    if p.api_key:
-        return p.api_key, "api_key in the config file"
-    value = os.environ.get(default_env)
-    return (value or None), f"${default_env}"
+def _key(p: Profile, setting: str) -> tuple[str | None, str]:
+    """The API key and a description of where it came from (never the key itself).
+
+    The variable the profile's ``api_key_env`` names replaces the provider's usual
+    one; either beats ``api_key`` written in the file.
+    """
+    found = resolve(setting, file=p.api_key, env=(p.api_key_env,) if p.api_key_env else None)
+    if found.source == "default" and p.api_key_env:
+        raise ConfigError(f"${p.api_key_env} is not set", hint="the profile's api_key_env names it")
+    if found.source == "file":
+        return found.value, "api_key in the config file"
+    return found.value, found.source if found.value else f"${SETTINGS[setting].env[0]}"
+
+
+def _system_prompt(setting: str, p: Profile, config: Config, flag: str | None) -> str:
+    file = p.system_prompt if p.system_prompt is not None else config.system_prompt
+    return str(value(setting, flag=flag, file=file))
 
 
 def _endpoint(
     name: str,
     p: Profile,
-    config: Config,
     provider: Literal["openai", "azure"],
     model: str,
     base_url: str | None,
     api_version: str | None,
     key: str | None,
     source: str,
-    system: str | None,
+    prompt: str,
 ) -> Endpoint:
-    prompt = system or os.environ.get("CHATFN_SYSTEM_PROMPT") or p.system_prompt or config.system_prompt
     return Endpoint(
         profile=name,
         provider=provider,
@@ -164,7 +191,7 @@ def _endpoint(
         api_key=key,
         key_source=source,
         api=p.api,
-        system_prompt=DEFAULT_SYSTEM_PROMPT if prompt is None else prompt,
+        system_prompt=prompt,
         timeout=p.timeout,
         max_retries=p.max_retries,
         stream_usage=p.stream_usage,
