@@ -6,6 +6,7 @@ Run as ``python tests/mcp_fault_server.py MODE [--http PORT --token TOKEN]``:
 - ``hang``: ``echo`` works, ``wait_forever`` never answers;
 - ``crash``: ``echo`` works, ``die`` kills the server in the middle of the call;
 - ``exit``: exits before it speaks, after one line on stderr;
+- ``mute``: starts, and never says a word (not even to the handshake);
 - ``many``: 200 tools, ``tool_000`` to ``tool_199``;
 - ``image``: ``picture`` returns a PNG image and a resource;
 - ``changed``: like ``ok`` but ``echo``'s description is read from the file ``$FAULT_DESCRIPTION_FILE``.
@@ -97,6 +98,10 @@ def main() -> None:
     if options.mode == "exit":
         sys.stderr.write("fault server: refusing to start\n")
         sys.exit(4)
+    if options.mode == "mute":
+        import time
+
+        time.sleep(3600)
     server = build(options.mode)
     if options.http is None:
         try:

@@ -109,14 +109,16 @@ def test_faults_cost_one_line_and_leave_the_other_tools_working(load, tmp_path: 
         "call_timeout": 2,
         "servers": {
             mode: fault(mode, args=[FAULT_SERVER, mode, "--token", marker])
-            for mode in ("ok", "hang", "crash", "exit")
+            for mode in ("ok", "hang", "crash", "exit", "mute")
         },
     }
+    raw["servers"]["mute"]["startup_timeout"] = 3
     tools = load(raw)
-    assert load.reported == [
-        f"MCP server 'exit' failed: MCPError: Connection closed (stderr: fault server: refusing to start)"
+    assert sorted(load.reported) == [
+        "MCP server 'exit' failed: MCPError: Connection closed (stderr: fault server: refusing to start)",
+        "MCP server 'mute' failed: did not start within 3 s",
     ]
-    assert not any(name.startswith("exit_") for name in tools)
+    assert not any(name.startswith(("exit_", "mute_")) for name in tools)
     with pytest.raises(CallFailed, match="'hang' did not answer within 2 s"):
         tools["hang_wait_forever"].function()
     assert tools["hang_echo"].function(text="still here") == "echo: still here"
@@ -125,6 +127,9 @@ def test_faults_cost_one_line_and_leave_the_other_tools_working(load, tmp_path: 
     with pytest.raises(CallFailed, match="'crash' is not available"):
         tools["crash_echo"].function(text="x")
     assert tools["ok_shout"].function(text="fine") == "FINE"
+    deadline = time.monotonic() + 20  # the mute server is stopped (SIGTERM after a grace period)
+    while len(children_running(marker)) > 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert len(children_running(marker)) == 2  # ok and hang are still up
     shared_pool().close()
     assert children_running(marker) == []

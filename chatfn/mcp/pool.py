@@ -75,6 +75,8 @@ class _Connection:
 
     async def run(self) -> None:
         self.stop = asyncio.Event()
+        task = asyncio.current_task()
+        deadline = asyncio.get_running_loop().call_later(self.server.startup_timeout, self._too_slow, task)
         try:
             async with self._client() as client:
                 with anyio.fail_after(self.server.startup_timeout):
@@ -83,6 +85,7 @@ class _Connection:
                 self.status.tools = tools
                 self.status.server_version = client.server_info.version if client.server_info else None
                 self.status.state = "connected"
+                deadline.cancel()
                 self.ready.set()
                 await self.stop.wait()
         except BaseException as error:  # noqa: BLE001 - any failure is this server's status, never the others'
@@ -93,8 +96,16 @@ class _Connection:
             if isinstance(error, (KeyboardInterrupt, SystemExit)):
                 raise
         finally:
+            deadline.cancel()
             self.client = None
             self.ready.set()
+
+    def _too_slow(self, task: asyncio.Task[None] | None) -> None:
+        """The start-up timeout: fail, and cancel the task (leaving its ``async with`` stops the process)."""
+        if self.status.state == "starting" and task is not None:
+            self.status.state = "failed"
+            self.status.reason = f"did not start within {self.server.startup_timeout:g} s"
+            task.cancel()
 
     def _client(self) -> Any:
         """The ``mcp.Client`` for this server (its start-up is bounded by :meth:`ServerPool.start`)."""
@@ -184,17 +195,23 @@ class ServerPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def start(self, servers: Sequence[ServerConfig]) -> dict[str, ServerStatus]:
-        """Start every server not started yet, all at once; wait until each is connected or failed."""
-        started: list[tuple[_Connection, Future[None]]] = []
+    def start(self, servers: Sequence[ServerConfig], *, wait_for: Sequence[str] | None = None) -> dict[str, ServerStatus]:
+        """Start every server not started yet, all at once; wait until each is connected or failed.
+
+        ``wait_for`` names the servers to wait for (default: all); the others go on
+        starting in the background, so a slow server does not hold up a call to another.
+        """
+        waiting: list[_Connection] = []
         with self._lock:
             if self._closed:
                 raise CallFailed("chatfn is shutting down")
             loop = self._event_loop()
             for server in servers:
                 if server.name in self._connections:
+                    waiting.append(self._connections[server.name])
                     continue
                 connection = self._connections[server.name] = _Connection(server)
+                waiting.append(connection)
                 if not server.enabled:
                     connection.status.state, connection.status.reason = "disabled", "enabled = false"
                     connection.ready.set()
@@ -202,14 +219,10 @@ class ServerPool:
                     connection.status.state, connection.status.reason = "failed", server.problem
                     connection.ready.set()
                 else:
-                    task = asyncio.run_coroutine_threadsafe(connection.run(), loop)
-                    self._tasks.append(task)
-                    started.append((connection, task))
-        for connection, task in started:
-            if not connection.ready.wait(connection.server.startup_timeout):
-                connection.status.state = "failed"
-                connection.status.reason = f"did not start within {connection.server.startup_timeout:g} s"
-                task.cancel()  # the task leaves its ``async with``, which stops the process
+                    self._tasks.append(asyncio.run_coroutine_threadsafe(connection.run(), loop))
+        for connection in waiting:
+            if wait_for is None or connection.server.name in wait_for:
+                connection.ready.wait(connection.server.startup_timeout + _STOP_GRACE)  # the task fails itself in time
         return {server.name: self._connections[server.name].status for server in servers}
 
     def status(self, name: str) -> ServerStatus | None:

@@ -203,8 +203,8 @@ class ForwardedCall:
         from chatfn.mcp.pool import CallFailed
 
         pool = _pool()
-        statuses = pool.start([server for server in self.servers if server.enabled])
-        status = statuses.get(self.server.name) or pool.status(self.server.name)
+        pool.start([server for server in self.servers if server.enabled], wait_for=[self.server.name])
+        status = pool.status(self.server.name)
         if status is None or status.state != "connected":
             reason = status.reason if status else "not started"
             raise CallFailed(f"MCP server {self.server.name!r} is not available: {reason}")
