@@ -15,12 +15,11 @@ import argparse
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from startup import median_time  # bench/ is on sys.path when a script in it runs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,18 +30,6 @@ def servers(repository: Path) -> dict[str, dict[str, object]]:
         "git": {"command": sys.executable, "args": ["-m", "mcp_server_git", "--repository", str(repository)]},
         "fault": {"command": sys.executable, "args": [str(ROOT / "tests" / "mcp_fault_server.py"), "ok"]},
     }
-
-
-def median_time(command: list[str], runs: int, env: dict[str, str], before: object = None) -> float:
-    subprocess.run(command, env=env, capture_output=True, check=True)  # warm the file cache
-    times = []
-    for _ in range(runs):
-        if callable(before):
-            before()
-        started = time.perf_counter()
-        subprocess.run(command, env=env, capture_output=True, check=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 GOALS = {"chatfn --version": 0.10, "chatfn tools list": 0.15}
 
@@ -30,10 +31,15 @@ def commands() -> dict[str, list[str]]:
     }
 
 
-def median_time(command: list[str], runs: int, env: dict[str, str]) -> float:
+def median_time(
+    command: list[str], runs: int, env: dict[str, str], before: Callable[[], None] | None = None
+) -> float:
+    """Median wall time of ``command`` over ``runs`` runs, after a warm-up; ``before`` runs untimed before each."""
     subprocess.run(command, env=env, capture_output=True, check=True)  # warm the file cache
     times = []
     for _ in range(runs):
+        if before is not None:
+            before()
         started = time.perf_counter()
         subprocess.run(command, env=env, capture_output=True, check=True)
         times.append(time.perf_counter() - started)

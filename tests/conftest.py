@@ -69,3 +69,28 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
 def cli():
     """:func:`run_cli`, for tests that drive the command line."""
     return run_cli
+
+
+@pytest.fixture
+def local_port():
+    """``local_port()``: a free port on 127.0.0.1; ``local_port.wait(port)``: until something listens there."""
+    import socket
+    import time
+
+    def free() -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+
+    def wait(port: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+    free.wait = wait  # type: ignore[attr-defined]
+    return free

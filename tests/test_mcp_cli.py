@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("mcp", reason="the MCP SDK is in the test extra")
 pytestmark = pytest.mark.slow  # chatfn and server processes, each importing the SDK
 
-from chatfn.testing import text, tool_calls  # noqa: E402
+from chatfn.testing import text, tool_calls
 
 FAULT_SERVER = str(Path(__file__).with_name("mcp_fault_server.py"))
 TIME_SERVER = {"command": sys.executable, "args": ["-m", "mcp_server_time", "--local-timezone", "UTC"]}
@@ -159,9 +159,9 @@ def test_no_server_outlives_chatfn(chatfn_env: dict[str, str], tmp_path: Path, s
 
 
 def test_a_missing_sdk_is_one_line_with_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from chatfn.settings.config import Config
     from chatfn.errors import ConfigError
     from chatfn.plugins.host import load_tools
+    from chatfn.settings.config import Config
 
     monkeypatch.setitem(sys.modules, "mcp", None)  # what an install without the extra looks like to import
     config = Config(mcp={"servers": {"time": TIME_SERVER}})

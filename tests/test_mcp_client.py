@@ -6,8 +6,6 @@ with the SDK for faults (tests/mcp_fault_server.py); the SDK's own client talks 
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,13 +18,13 @@ import pytest
 pytest.importorskip("mcp", reason="the MCP SDK is in the test extra")
 pytestmark = pytest.mark.slow  # real server processes, each importing the SDK
 
-from chatfn.mcp.cache import ToolListCache  # noqa: E402
-from chatfn.mcp.config import read_settings  # noqa: E402
-from chatfn.mcp.content import ServerToolError  # noqa: E402
-from chatfn.mcp.pool import CallFailed, shared_pool  # noqa: E402
-from chatfn.mcp.tools import server_tools  # noqa: E402
-from chatfn.mcp.trust import ApprovedDefinitions  # noqa: E402
-from chatfn.tools.tool import Tool  # noqa: E402
+from chatfn.mcp.cache import ToolListCache
+from chatfn.mcp.config import read_settings
+from chatfn.mcp.content import ServerToolError
+from chatfn.mcp.pool import CallFailed, shared_pool
+from chatfn.mcp.tools import server_tools
+from chatfn.mcp.trust import ApprovedDefinitions
+from chatfn.tools.tool import Tool
 
 FAULT_SERVER = str(Path(__file__).with_name("mcp_fault_server.py"))
 
@@ -176,29 +174,17 @@ def test_a_changed_definition_is_pointed_out_before_it_runs_again(load, tmp_path
     assert echo.approval_check({"text": "c"}) is False
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def http_server(tmp_path: Path) -> Iterator[str]:
+def http_server(local_port: Any) -> Iterator[str]:
     """The fault server's ``ok`` mode over streamable HTTP on 127.0.0.1, wanting a bearer token."""
-    port = free_port()
+    port = local_port()
     process = subprocess.Popen(
         [sys.executable, FAULT_SERVER, "ok", "--http", str(port), "--token", "t0ken"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        local_port.wait(port)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()

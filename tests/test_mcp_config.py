@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from chatfn.settings.config import load_config, redacted
 from chatfn.errors import ConfigError
 from chatfn.mcp.cache import ToolListCache
 from chatfn.mcp.config import read_settings, settings_for
 from chatfn.mcp.names import NAME_PATTERN, tool_name
 from chatfn.mcp.trust import ApprovedDefinitions, changes, fingerprint
+from chatfn.settings.config import load_config, redacted
 
 
 def write_json(path: Path, data: object) -> Path:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +12,9 @@ import pytest
 pytest.importorskip("mcp", reason="the MCP SDK is in the test extra")
 pytestmark = pytest.mark.slow  # a chatfn server process per test, importing the SDK
 
-import anyio  # noqa: E402
-import mcp  # noqa: E402
-from plugin_factory import make_plugin, plugin_env  # noqa: E402
+import anyio
+import mcp
+from plugin_factory import make_plugin, plugin_env
 
 TOOLS = '''
 import sys, time
@@ -116,10 +114,8 @@ def test_tools_needing_approval_are_served_when_config_says_so(serve_env: dict[s
     assert "remove_everything" in names and result.content[0].text == "deleted /tmp/x"
 
 
-def test_streamable_http_on_localhost(serve_env: dict[str, str]) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_streamable_http_on_localhost(serve_env: dict[str, str], local_port: Any) -> None:
+    port = local_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "chatfn", "mcp", "serve", "--http", "--port", str(port)],
         env=serve_env,
@@ -128,13 +124,7 @@ def test_streamable_http_on_localhost(serve_env: dict[str, str]) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        local_port.wait(port)
 
         async def work(client: mcp.Client) -> Any:
             return await client.call_tool("echo", {"text": "Oslo"})

@@ -34,12 +34,12 @@ def list_command(
     mcp_config: Optional[List[Path]] = McpConfigOption,
 ) -> None:
     """Start every configured MCP server and show its transport, status and tools."""
-    from chatfn.output.console import status as status_line
     from chatfn.mcp.cache import default_cache
     from chatfn.mcp.config import settings_for
     from chatfn.mcp.names import tool_name
     from chatfn.mcp.sdk import require_sdk
     from chatfn.mcp.tools import offered
+    from chatfn.output.console import status as status_line
 
     mcp_settings = settings_for(load_settings(config, mcp_config))
     for problem in mcp_settings.problems:
@@ -98,11 +98,11 @@ def serve_command(
     """Serve every enabled chatfn tool to MCP clients (Claude Desktop, VS Code, Cursor...)."""
     from dataclasses import replace
 
-    from chatfn.settings.config import load_config
-    from chatfn.output.console import status
     from chatfn.mcp.config import read_settings
     from chatfn.mcp.sdk import require_sdk
+    from chatfn.output.console import status
     from chatfn.plugins.host import load_tools
+    from chatfn.settings.config import load_config
 
     require_sdk("'chatfn mcp serve' needs it")
     settings = load_config(config)

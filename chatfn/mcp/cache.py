@@ -63,16 +63,23 @@ class ToolListCache:
         return self._entries
 
     def _save(self) -> None:
-        """Write atomically (concurrent writers each leave a whole file), readable by the user only."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump({"version": _VERSION, "servers": self._entries}, handle)
-            os.replace(temporary, self.path)
-        except OSError:
-            pass
+        write_private_json(self.path, {"version": _VERSION, "servers": self._entries})
+
+
+def write_private_json(path: Path, data: Any) -> None:
+    """Write ``data`` atomically (concurrent writers each leave a whole file), readable by the user only.
+
+    Trouble writing is ignored: what is written here is remembered to save work, never needed.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(temporary, path)
+    except OSError:
+        pass
 
 
 def default_cache() -> ToolListCache:

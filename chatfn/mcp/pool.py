@@ -88,7 +88,7 @@ class _Connection:
                 deadline.cancel()
                 self.ready.set()
                 await self.stop.wait()
-        except BaseException as error:  # noqa: BLE001 - any failure is this server's status, never the others'
+        except BaseException as error:
             if self.status.state == "connected":
                 self.status.state, self.status.reason = "failed", f"stopped: {_describe(error)}"
             elif self.status.state == "starting":
@@ -270,7 +270,7 @@ class ServerPool:
         for task in self._tasks:
             try:
                 task.result(_STOP_GRACE)
-            except BaseException:  # noqa: BLE001 - the status already says what happened
+            except BaseException:
                 pass
         loop.call_soon_threadsafe(loop.stop)
 

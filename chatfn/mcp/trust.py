@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from chatfn.mcp.cache import write_private_json
 
 
 def fingerprint(definition: dict[str, Any]) -> str:
@@ -45,15 +46,7 @@ class ApprovedDefinitions:
         if entries.get(f"{server_key}/{tool}") == print_:
             return
         entries[f"{server_key}/{tool}"] = print_
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(entries, handle)
-            os.replace(temporary, self.path)
-        except OSError:
-            pass
+        write_private_json(self.path, entries)
 
     def _load(self) -> dict[str, str]:
         if self._entries is None:
