@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chatfn.errors import ChatfnError, LogError, ProviderError
+from chatfn.errors import ChatfnError, LogError, ProviderError, UsageError
 from chatfn.events import (
     Done,
     Event,
@@ -139,7 +139,34 @@ class ChatSession:
         generator is closed instead, and it keeps the history valid the same way. Close it
         promptly (``contextlib.closing``) so that happens before the next message.
         """
-        self._append({"role": "user", "content": text})
+        yield from self._ask({"role": "user", "content": text})
+
+    def retry(self) -> Iterator[Event]:
+        """Ask again for the last answer: drop it (with its tool rounds) here and in the log, resend the question."""
+        index = next((i for i in range(len(self.messages) - 1, -1, -1) if self.messages[i].get("role") == "user"), None)
+        if index is None:
+            raise UsageError("nothing to retry: no message sent yet")
+        question = self.messages[index]
+        del self.messages[index:]
+        if self.log is not None:
+            try:
+                self.log.drop_last_turn()
+            except LogError as error:
+                self.log = None
+                self._warn(f"{error}; logging is off for the rest of this session")
+        yield from self._ask(question)
+
+    def set_model(self, model: str) -> None:
+        """Ask ``model`` from the next request on; the log records each answer's model."""
+        self.endpoint = replace(self.endpoint, model=model)
+
+    def set_system_prompt(self, text: str) -> None:
+        """Add a system message here, sent (and logged) from the next request on; /clear starts over with it."""
+        self.endpoint = replace(self.endpoint, system_prompt=text)
+        self._append({"role": "system", "content": text})
+
+    def _ask(self, message: dict[str, Any]) -> Iterator[Event]:
+        self._append(message)
         try:
             yield Started(self.conversation_id, self.endpoint.model, self.endpoint.profile)
             yield from self._rounds()

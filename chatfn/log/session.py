@@ -21,6 +21,9 @@ class ChatLog(Protocol):
     def add_message(self, message: dict[str, Any], **meta: Any) -> None:
         """Store one complete message with its bookkeeping."""
 
+    def drop_last_turn(self) -> None:
+        """Delete the last user message and everything after it (``/retry`` asks it again)."""
+
 
 class SessionLog:
     """Writes one session's messages into one logged conversation, created on first write."""
@@ -37,6 +40,11 @@ class SessionLog:
                 model=self.endpoint.model, provider=self.endpoint.provider, profile=self.endpoint.profile
             )
         self.store.add_message(self.conversation_id, message, **meta)
+
+    def drop_last_turn(self) -> None:
+        """Delete the last user message and what followed it, so a resumed chat sends what this one does."""
+        if self.conversation_id is not None:
+            self.store.delete_last_turn(self.conversation_id)
 
     def close(self) -> None:
         """Close the database."""

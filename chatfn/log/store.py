@@ -221,6 +221,16 @@ class LogStore:
             db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('optimize')")
         return int(deleted)
 
+    def delete_last_turn(self, conversation_id: str) -> int:
+        """Delete the conversation's last user message and every message after it; return how many."""
+        with self._write() as db:
+            deleted = db.execute(
+                """DELETE FROM messages WHERE conversation_id = ? AND seq >= (
+                       SELECT max(seq) FROM messages WHERE conversation_id = ? AND role = 'user')""",
+                (conversation_id, conversation_id),
+            ).rowcount
+        return int(deleted)
+
     def all_conversation_ids(self) -> list[str]:
         """Every conversation's id, oldest first."""
         return [row[0] for row in self._read("SELECT id FROM conversations ORDER BY id")]

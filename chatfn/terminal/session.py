@@ -9,21 +9,29 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 
 from chatfn.chat import ChatSession
+from chatfn.events import Event
 from chatfn.errors import ChatfnError, HangUp
 from chatfn.output.console import status
 from chatfn.terminal.render import PlainRenderer
 
 HELP = """\
-/clear   start over (keeps the system prompt)
-/tools   list the tools the model may call
-/usage   token usage so far
-/help    this help
-/exit    leave (so do 'exit', an empty line, Ctrl-D and Ctrl-C at the prompt)"""
+\"\"\"          on a line of its own: start a multi-line message; another \"\"\" sends it
+             (empty lines inside are part of the message; a pasted block is one message too)
+/edit        write the next message in $EDITOR
+/retry       ask again for the last answer (it replaces the old one, in the log too)
+/model NAME  use another model from the next message on (no NAME: show the model)
+/system TEXT add a system message from the next message on (no TEXT: show the prompt)
+/clear       start over (keeps the system prompt)
+/tools       list the tools the model may call
+/usage       token usage so far
+/help        this help
+/exit        leave (so do 'exit', an empty line, Ctrl-D and Ctrl-C at the prompt)"""
 
 LEAVE = {"", "exit", "/exit", "/quit"}
 
@@ -89,42 +97,58 @@ def run_interactive(
     reader: LineReader | None = None,
 ) -> None:
     """Prompt, answer, repeat, until the user leaves."""
+    from chatfn.terminal.compose import bracketed_paste, read_message
+
     reader = reader or LineReader(history_path())
-    status("chatfn: type a message; an empty line or 'exit' leaves, /help for commands")
+    status("chatfn: type a message; an empty line or 'exit' leaves, \"\"\" for several lines, /help for commands")
     try:
-        while True:
-            try:
-                line = reader.read("User: ")
-            except HangUp:
-                raise
-            except (EOFError, KeyboardInterrupt):
-                sys.stdout.write("\n")
-                return
-            text = line.strip()
-            if text in LEAVE:
-                return
-            if text.startswith("/") and _command(text, session, renderer, show_tools):
-                continue
-            sys.stdout.write("\nAssistant: ")
-            sys.stdout.flush()
-            try:
-                with closing(session.send(line)) as events:
-                    for event in events:
-                        renderer.event(event)
-            except HangUp:
-                raise
-            except KeyboardInterrupt:
-                renderer.interrupted()
-            except ChatfnError as error:
-                renderer.error(error)
-            sys.stdout.write("\n")
+        with bracketed_paste():
+            while True:
+                try:
+                    composed = read_message(reader.read)
+                except HangUp:
+                    raise
+                except (EOFError, KeyboardInterrupt):
+                    sys.stdout.write("\n")
+                    return
+                text = composed.text.strip()
+                turn: Turn | None = None
+                if composed.typed and text in LEAVE:
+                    return
+                if composed.typed and text.startswith("/"):
+                    turn = _command(text, session, renderer, show_tools)
+                elif text:  # an empty block or paste sends nothing
+                    turn = partial(session.send, composed.text)
+                if turn is not None:
+                    _answer(turn, renderer)
     finally:
         reader.save()
 
 
-def _command(text: str, session: ChatSession, renderer: PlainRenderer, show_tools: Callable[[], None]) -> bool:
-    """Run a slash command; False when ``text`` is not one (it is then sent as is)."""
-    name = text.split()[0]
+Turn = Callable[[], Iterator[Event]]
+"""What answering one message takes: a fresh generator of the loop's events."""
+
+
+def _answer(turn: Turn, renderer: PlainRenderer) -> None:
+    sys.stdout.write("\nAssistant: ")
+    sys.stdout.flush()
+    try:
+        with closing(turn()) as events:
+            for event in events:
+                renderer.event(event)
+    except HangUp:
+        raise
+    except KeyboardInterrupt:
+        renderer.interrupted()
+    except ChatfnError as error:
+        renderer.error(error)
+    sys.stdout.write("\n")
+
+
+def _command(text: str, session: ChatSession, renderer: PlainRenderer, show_tools: Callable[[], None]) -> Turn | None:
+    """Run a slash command; return the turn it asks for (/retry, /edit), else None."""
+    name, _, argument = text.partition(" ")
+    argument = argument.strip()
     if name == "/clear":
         session.clear()
         status("chatfn: conversation cleared")
@@ -134,6 +158,40 @@ def _command(text: str, session: ChatSession, renderer: PlainRenderer, show_tool
         renderer.usage(session.usage)
     elif name == "/help":
         status(HELP)
+    elif name == "/retry":
+        return session.retry
+    elif name == "/edit":
+        return _edited(session)
+    elif name == "/model":
+        if argument:
+            session.set_model(argument)
+            status(f"chatfn: model {argument} from the next message on")
+        else:
+            status(f"chatfn: model {session.endpoint.model}")
+    elif name == "/system":
+        if argument:
+            session.set_system_prompt(argument)
+            status("chatfn: new system message from the next message on")
+        else:
+            status(f"chatfn: system prompt: {session.endpoint.system_prompt}")
     else:
         status(f"chatfn: unknown command {name}; /help lists them")
-    return True
+    return None
+
+
+def _edited(session: ChatSession) -> Turn | None:
+    """The message written in $EDITOR, shown before it is sent; None if there is none."""
+    from chatfn.terminal.compose import edit_message
+
+    try:
+        message = edit_message()
+    except ChatfnError as error:
+        from chatfn.output.console import error_line
+
+        error_line(str(error), hint=error.hint)
+        return None
+    if not message.strip():
+        status("chatfn: the message was empty; nothing sent")
+        return None
+    status(f"User: {message.rstrip()}")
+    return lambda: session.send(message.rstrip("\n"))
