@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from chatfn.errors import LogError
+from chatfn.output.console import emit
+from chatfn.output.sanitize import json_safe, visible
 
 if TYPE_CHECKING:
     from chatfn.log.store import Conversation, LoggedMessage, LogStore
@@ -68,13 +70,13 @@ def list_command(
         with store:
             summaries = store.list_conversations(limit)
     if as_json:
-        typer.echo(json.dumps([asdict(summary) for summary in summaries], indent=2, ensure_ascii=False))
+        emit(json_safe(json.dumps([asdict(summary) for summary in summaries], indent=2, ensure_ascii=False)))
         return
     if not summaries:
         status(NOTHING_LOGGED)
     for summary in summaries:
         count = f"{summary.message_count} msg" + ("" if summary.message_count == 1 else "s")
-        typer.echo(f"{summary.id}  {_when(summary.updated_at)}  {summary.model or '-'}  {count}  {summary.title or ''}".rstrip())
+        emit(visible(f"{summary.id}  {_when(summary.updated_at)}  {summary.model or '-'}  {count}  {summary.title or ''}".rstrip()))
 
 
 @app.command("show")
@@ -96,9 +98,9 @@ def show_command(
             conversation_id = store.resolve_id(conversation_id)
         conversation = store.conversation(conversation_id)
     if as_json:
-        typer.echo(json.dumps(conversation_json(conversation), indent=2, ensure_ascii=False))
+        emit(json_safe(json.dumps(conversation_json(conversation), indent=2, ensure_ascii=False)))
         return
-    typer.echo("\n".join(render_conversation(conversation)))
+    emit(visible("\n".join(render_conversation(conversation))))
 
 
 def conversation_json(conversation: Conversation) -> dict[str, Any]:
@@ -174,13 +176,13 @@ def search_command(
         with store:
             hits = store.search(text, limit)
     if as_json:
-        typer.echo(json.dumps([asdict(hit) for hit in hits], indent=2, ensure_ascii=False))
+        emit(json_safe(json.dumps([asdict(hit) for hit in hits], indent=2, ensure_ascii=False)))
         return
     if not hits:
-        status(NOTHING_LOGGED if store is None else f"nothing matches {text!r}")
+        status(NOTHING_LOGGED if store is None else visible(f"nothing matches {text!r}"))
     for hit in hits:
         snippet = " ".join(hit.snippet.split())
-        typer.echo(f"{hit.conversation_id}  #{hit.seq} {hit.role}  {_when(hit.created_at)}  {snippet}")
+        emit(visible(f"{hit.conversation_id}  #{hit.seq} {hit.role}  {_when(hit.created_at)}  {snippet}"))
 
 
 @app.command("path")

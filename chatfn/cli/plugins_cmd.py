@@ -9,6 +9,9 @@ from typing import List, Optional
 
 import typer
 
+from chatfn.output.console import emit
+from chatfn.output.sanitize import json_safe, visible
+
 app = typer.Typer(help="List, install, remove and create tool plugins.", no_args_is_help=True)
 
 ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default: $CHATFN_CONFIG or the user config).")
@@ -40,15 +43,15 @@ def list_command(
             }
             for info in toolset.plugins
         ]
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        emit(json_safe(json.dumps(rows, indent=2, ensure_ascii=False)))
         return
     for info in toolset.plugins:
         origin = " ".join(part for part in (info.distribution, info.version) if part) or "-"
         status = info.status if info.reason is None else f"{info.status}: {info.reason}"
         timing = f"  {info.load_time * 1000:.1f} ms" if timings else ""
-        typer.echo(f"{info.name}  {origin}  [{info.entry_point}]  {status}{timing}")
+        emit(visible(f"{info.name}  {origin}  [{info.entry_point}]  {status}{timing}"))
         if info.tools:
-            typer.echo(f"    tools: {', '.join(info.tools)}")
+            emit(visible(f"    tools: {', '.join(info.tools)}"))
 
 
 @app.command("install", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

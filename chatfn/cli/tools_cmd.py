@@ -14,6 +14,8 @@ import typer
 
 from chatfn.cli.mcp_cmd import McpConfigOption
 from chatfn.errors import UsageError
+from chatfn.output.console import emit
+from chatfn.output.sanitize import json_safe, visible
 
 app = typer.Typer(help="List, inspect and run the tools the model can call.", no_args_is_help=True)
 
@@ -43,7 +45,7 @@ def list_command(
             if tool.mcp is not None:
                 row["mcp"] = {"server": tool.mcp.server, "tool": tool.mcp.tool}
             rows.append(row)
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        emit(json_safe(json.dumps(rows, indent=2, ensure_ascii=False)))
         return
     if not len(toolset):
         status("no tools")
@@ -51,7 +53,7 @@ def list_command(
     plugin_width = max((len(tool.plugin) for tool in toolset), default=0) + 2
     for tool in toolset:
         note = " (replaces the built-in)" if tool.name in toolset.replaced else ""
-        typer.echo(f"{tool.name:{width}}{tool.plugin:{plugin_width}}{tool.summary}{note}".rstrip())
+        emit(visible(f"{tool.name:{width}}{tool.plugin:{plugin_width}}{tool.summary}{note}".rstrip()))
     if toolset.hidden:
         status(f"turned off by config: {', '.join(sorted(toolset.hidden))}")
 
@@ -99,7 +101,7 @@ def show_command(
             "input_schema": tool.mcp.input_schema,
             "annotations": tool.mcp.annotations,
         }
-    typer.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+    emit(json_safe(json.dumps(shown, indent=2, ensure_ascii=False)))
 
 
 @app.command("call")
@@ -133,7 +135,7 @@ def call_command(
         raise UsageError(str(error), hint=f"'chatfn tools show {name}' shows its schema") from None
     with tool_output_to_stderr():
         result = invoke_tool(tool, arguments, tool_timeout(tool, settings.tools))
-    typer.echo(result)
+    emit(visible(result))
 
 
 def parse_pairs(pairs: list[str], parameters: dict[str, Any]) -> dict[str, Any]:

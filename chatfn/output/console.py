@@ -48,26 +48,62 @@ def status(message: str) -> None:
 
 
 def warning(message: str) -> None:
-    """A warning line on stderr."""
-    status(style("warning: ", YELLOW) + message)
+    """A warning line on stderr; ``message`` is sanitised and redacted before it is styled."""
+    status(style("warning: ", YELLOW) + safe_line(message))
 
 
 def error_line(message: str, *, hint: str | None = None) -> None:
-    """The one line an error gets on stderr, with an optional hint after it."""
-    text = " ".join(message.split("\n")) + (f" ({hint})" if hint else "")
-    status(style("error: ", RED + BOLD) + scrub_secrets(text))
+    """The one line an error gets on stderr, with an optional hint after it.
 
-
-SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-
-
-def scrub_secrets(text: str) -> str:
-    """``text`` without the value of any secret-looking environment variable.
-
-    A last line of defence for messages built from exceptions chatfn did not raise
-    itself (a plugin's, a library's), which may quote a key they were given.
+    Error messages quote servers, plugins and libraries: they are sanitised (control
+    sequences shown, not obeyed) and redacted before chatfn's own styling is added.
     """
-    for name, value in os.environ.items():
-        if len(value) >= 8 and any(word in name.upper() for word in SECRET_WORDS) and value in text:
-            text = text.replace(value, "***")
-    return text
+    text = " ".join(message.split("\n")) + (f" ({hint})" if hint else "")
+    status(style("error: ", RED + BOLD) + safe_line(text))
+
+
+def safe_line(text: str) -> str:
+    """``text`` as it may be shown: secrets redacted, control characters made visible."""
+    from chatfn.output.redact import redact_text
+    from chatfn.output.sanitize import visible
+
+    return visible(redact_text(text))
+
+
+# -- stdout: chatfn's own, even when plugins print -------------------------------------
+
+_answer: TextIO | None = None
+
+
+def answer_stream() -> TextIO:
+    """Where chatfn's own output goes: stdout, or its private copy once :func:`keep_stdout_private` ran."""
+    return _answer or sys.stdout
+
+
+def keep_stdout_private() -> None:
+    """Give stdout to chatfn alone: file descriptor 1 and ``sys.stdout`` become stderr.
+
+    In ``--json`` modes stdout must carry only chatfn's JSON, but a plugin may print
+    at import, and a tool abandoned at its timeout may print at any later time, from
+    Python or from a child process. Pointing fd 1 at stderr for the rest of the process
+    catches all of them; chatfn writes through a private duplicate of the real stdout.
+    """
+    global _answer
+    if _answer is not None:
+        return
+    try:
+        sys.stdout.flush()
+        private = os.dup(1)
+        os.dup2(2, 1)
+    except (OSError, ValueError):  # no usable descriptors (embedded): leave stdout alone
+        return
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    _answer = open(private, "w", encoding=encoding, errors="replace", closefd=True)  # noqa: SIM115 - lives as long as the process
+    sys.stdout = sys.stderr
+
+
+def emit(text: str) -> None:
+    """One piece of chatfn's own output (already sanitised by the caller) and a newline, on stdout."""
+    stream = answer_stream()
+    stream.write(text + "\n")
+    stream.flush()

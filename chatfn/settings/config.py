@@ -232,29 +232,9 @@ def _check_bounds(spec: Any, value: Any, key: str) -> None:
 
 def redacted(config: Config) -> dict[str, Any]:
     """The config as plain data with every secret replaced, for ``chatfn config show``."""
+    from chatfn.output.redact import redact_data
+
     data = asdict(config)
     data.pop("source", None)
     data.pop("mcp_files", None)
-    _redact_table(data.get("mcp", {}))
-    for profile in data.get("profiles", {}).values():
-        if profile.get("api_key"):
-            profile["api_key"] = "***"
-        for name in list(profile.get("headers", {})):
-            if _looks_secret(name):
-                profile["headers"][name] = "***"
-    for table in data.get("plugins", {}).values():
-        _redact_table(table)
-    return data
-
-
-def _redact_table(table: dict[str, Any]) -> None:
-    for key, value in table.items():
-        if isinstance(value, dict):
-            _redact_table(value)
-        elif _looks_secret(key) and value:
-            table[key] = "***"
-
-
-def _looks_secret(key: str) -> bool:
-    lowered = key.lower().replace("-", "_")
-    return any(word in lowered for word in ("key", "token", "secret", "password", "authorization"))
+    return redact_data(data)

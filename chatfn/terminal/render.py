@@ -25,15 +25,16 @@ from chatfn.chat import (
 from chatfn.errors import ChatfnError
 from chatfn.events import Delta, Started
 from chatfn.output.console import DIM, RED, YELLOW, one_line, style
+from chatfn.output.sanitize import clean, json_safe, visible
 
 
 def tool_trace(event: ToolResultEvent) -> str:
     """``⚙ name(args) → result (0.12 s)``: one compact line per tool call."""
     outcome = event.outcome
-    arguments = one_line(outcome.call.arguments or "", 60)
-    result = one_line(outcome.content, 80)
+    arguments = visible(one_line(outcome.call.arguments or "", 60))
+    result = visible(one_line(outcome.content, 80))
     mark = "✗" if not outcome.ok else "→"
-    return f"⚙ {outcome.call.name}({arguments}) {mark} {result} ({outcome.duration:.2f} s)"
+    return f"⚙ {visible(outcome.call.name)}({arguments}) {mark} {result} ({outcome.duration:.2f} s)"
 
 
 class PlainRenderer:
@@ -47,19 +48,19 @@ class PlainRenderer:
         self._reasoning = False
 
     def event(self, event: Event) -> None:
-        """Show one event."""
+        """Show one event; text from the model is sanitised first, whatever renders it."""
         if type(event) is Delta:
             if event.kind == "text" or event.kind == "refusal":
-                self._text(event.text)
+                self._text(clean(event.text))
             elif not self.quiet:
-                self._reasoning_text(event.text)
+                self._reasoning_text(clean(event.text))
         elif isinstance(event, ToolResultEvent):
             if not self.quiet:
                 self._end_reasoning()
                 line = tool_trace(event)
                 self._status(style(line, RED) if not event.outcome.ok else style(line, DIM))
         elif isinstance(event, Notice):
-            self._status(style(f"chatfn: {event.message}", YELLOW))
+            self._status(style(f"chatfn: {visible(event.message)}", YELLOW))
         elif isinstance(event, Done):
             self.finish()
 
@@ -131,7 +132,7 @@ class JsonRenderer(PlainRenderer):
         self._write({"type": "error", "message": str(error), "hint": error.hint, "exit_code": error.exit_code})
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.write(json_safe(json.dumps(data, ensure_ascii=False)) + "\n")
         self.out.flush()
 
 
@@ -229,7 +230,7 @@ class MarkdownRenderer(PlainRenderer):
         self._block = block
 
     def _print_block(self, text: str) -> None:
-        from rich.markdown import Markdown
+        from chatfn.terminal.markdown import Markdown
 
         live = self._ensure_live()
         live.console.print(Markdown(text))
@@ -238,7 +239,8 @@ class MarkdownRenderer(PlainRenderer):
     def _ensure_live(self) -> Any:
         if self._live is None:
             from rich.live import Live
-            from rich.markdown import Markdown
+
+            from chatfn.terminal.markdown import Markdown
 
             self._live = Live(Markdown(""), console=self.console, auto_refresh=False, transient=True)
             self._live.start()
@@ -246,7 +248,7 @@ class MarkdownRenderer(PlainRenderer):
 
     def _refresh(self) -> None:
         """Show the open block's last screenful (a taller view would be cropped anyway)."""
-        from rich.markdown import Markdown
+        from chatfn.terminal.markdown import Markdown
 
         height = max(self.console.size.height - 2, 4)
         lines = self._block.rsplit("\n", height)
@@ -263,7 +265,7 @@ class MarkdownRenderer(PlainRenderer):
             self._live.stop()
             self._live = None
         if self._block.strip():
-            from rich.markdown import Markdown
+            from chatfn.terminal.markdown import Markdown
 
             self.console.print(Markdown(self._block))
         self._block = ""

@@ -57,8 +57,10 @@ class Endpoint:
 
     def describe(self) -> str:
         """``<url> (model x)`` or ``<url> (deployment x)``, for error messages."""
+        from chatfn.output.redact import redact_url
+
         what = "deployment" if self.provider == "azure" else "model"
-        return f"{self.url} ({what} {self.model})"
+        return f"{redact_url(self.url)} ({what} {self.model})"
 
 
 def resolve_endpoint(

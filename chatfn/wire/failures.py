@@ -29,13 +29,10 @@ def transport_errors() -> tuple[type[BaseException], ...]:
 
 
 def scrub(text: str, endpoint: Endpoint) -> str:
-    """Remove the API key (and obvious prefixes of it) from ``text``."""
-    key = endpoint.api_key
-    if key and len(key) >= 4:
-        text = text.replace(key, "***")
-        if len(key) > 12:
-            text = text.replace(key[:12], "***")
-    return text
+    """``text`` without the endpoint's API key, URL secrets or any other secret chatfn knows."""
+    from chatfn.output.redact import redact_text
+
+    return redact_text(text, (endpoint.api_key,))
 
 
 def server_message(body: Any, fallback: str) -> str:
