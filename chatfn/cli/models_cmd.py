@@ -9,6 +9,8 @@ from typing import Any, Optional
 import typer
 
 from chatfn.errors import ConfigError
+from chatfn.output.console import emit
+from chatfn.output.sanitize import json_safe, visible
 
 UNNAMED_MODEL = "(none)"
 """Stands in for the model while resolving a profile only to list its server's models."""
@@ -43,15 +45,15 @@ def models(
                 for entry in listing.models
             ],
         }
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        emit(json_safe(json.dumps(data, indent=2, ensure_ascii=False)))
         return
-    status(f"# {len(ids)} {listing.kind} at {listing.url}")
+    status(visible(f"# {len(ids)} {listing.kind} at {listing.url}"))
     if listing.kind == "models" and endpoint.provider == "azure":
         status("# Azure lists deployments only through its management API: these are the models it can deploy")
     for entry in listing.models:
         mark = "*" if entry.id == default else " "
         behind = f"  ({entry.model})" if entry.model else ""
-        typer.echo(f"{mark} {entry.id}{behind}")
+        emit(visible(f"{mark} {entry.id}{behind}"))
     if default is not None and default not in ids:
         warning(f"the default {'deployment' if endpoint.provider == 'azure' else 'model'} {default!r} is not listed")
 
