@@ -1,0 +1,201 @@
+"""`chatfn chat` with ``api = "responses"`` against a bare openai SDK Responses loop (issue 14).
+
+Usage: ``python bench/responses_bench.py [--quick]``. Starts a :class:`ScriptedServer` on
+127.0.0.1 serving ``/v1/responses`` (no artificial delay) and measures, each with its
+baseline in the same run, the two figures ``chat_bench.py`` measures for Chat Completions:
+
+1. a one-shot chat with one tool round: ``chatfn chat -q`` vs a minimal bare-SDK script
+   (``client.responses.create(stream=True)``, the call sent back as ``function_call_output``);
+2. a 20,000-delta answer, piped: ``chatfn chat -q --no-tools`` vs a bare SDK loop that only
+   reads the events, end to end and the streaming loop alone inside each process, with the
+   server writing one event per write and in 64 KiB writes.
+
+Subprocess figures are medians of N runs (7, or 3 with ``--quick``), interleaved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from chat_bench import (
+    ANSWER,
+    CHATFN_READ_LOOP,
+    LONG_CHUNKS,
+    PROMPT,
+    Bench,
+    Run,
+    in_big_parts,
+    make_plugin,
+    median,
+    print_table,
+)
+
+from chatfn.testing import (
+    DEFAULT_MODEL,
+    Response,
+    ScriptedServer,
+    chatfn_environment,
+    responses_events,
+    responses_text,
+    responses_tool_calls,
+)
+
+BARE_TOOL_ROUND = '''
+import json, sys, openai
+
+def echo_text(text):
+    return text
+
+client = openai.OpenAI()
+tools = [{"type": "function", "name": "echo_text", "description": "Return the text unchanged.", "strict": False,
+          "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}]
+items = [{"role": "system", "content": "You are a helpful AI assistant."}, {"role": "user", "content": sys.argv[2]}]
+calls = []
+for event in client.responses.create(model=sys.argv[1], input=items, tools=tools, stream=True, store=False):
+    if event.type == "response.output_item.done" and event.item.type == "function_call":
+        calls.append(event.item)
+for call in calls:
+    items.append({"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments})
+    items.append({"type": "function_call_output", "call_id": call.call_id,
+                  "output": echo_text(**json.loads(call.arguments))})
+for event in client.responses.create(model=sys.argv[1], input=items, tools=tools, stream=True, store=False):
+    if event.type == "response.output_text.delta":
+        sys.stdout.write(event.delta)
+        sys.stdout.flush()
+print()
+'''
+
+BARE_READ_LOOP = '''
+import sys, time, openai
+
+client = openai.OpenAI()
+started = time.perf_counter()
+for event in client.responses.create(model=sys.argv[1], input="go", stream=True):
+    pass
+print(f"LOOP {time.perf_counter() - started:.6f}", file=sys.stderr)
+'''
+
+
+def bench_tool_round(bench: Bench) -> None:
+    """One-shot chat with one tool round over the Responses API."""
+    python = sys.executable
+
+    def expect_answer(run: Run) -> None:
+        if run.stdout.strip() != ANSWER:
+            raise RuntimeError(f"unexpected answer {run.stdout!r}")
+        output = bench.server.requests[-1].input[-1]
+        if output.get("type") != "function_call_output" or output.get("output") != "hello":
+            raise RuntimeError(f"the tool result did not reach the server: {output!r}")
+
+    def responses() -> list[Response]:
+        return [responses_tool_calls(("echo_text", {"text": "hello"})), responses_text(ANSWER)]
+
+    results = bench.interleaved(
+        {
+            "chatfn": lambda: bench.run([python, "-m", "chatfn", "chat", "-q", PROMPT], responses(), expect_answer),
+            "sdk": lambda: bench.run([python, "-c", BARE_TOOL_ROUND, DEFAULT_MODEL, PROMPT], responses(), expect_answer),
+        }
+    )
+    chatfn, sdk = results["chatfn"], results["sdk"]
+    bench.row("R1. one-shot, one tool round (wall)", median([r.wall for r in chatfn]), median([r.wall for r in sdk]))
+
+
+def long_answer(chunks: int) -> tuple[Response, int]:
+    """A Responses answer of ``chunks`` one-word text deltas, built once and sent as is; and its length."""
+    words = [" word", " token", " chunk", " fast"]
+    pieces = [words[i % len(words)] for i in range(chunks)]
+    text = "".join(pieces)
+    item_id = "msg_bench"
+    envelope: dict[str, Any] = {"id": "resp_bench", "object": "response", "status": "in_progress", "model": DEFAULT_MODEL, "output": []}
+    common = {"item_id": item_id, "output_index": 0, "content_index": 0}
+    part = {"type": "output_text", "annotations": [], "text": ""}
+    final = {"id": item_id, "type": "message", "status": "completed", "role": "assistant", "content": [{**part, "text": text}]}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": envelope, "sequence_number": 0},
+        {"type": "response.in_progress", "response": envelope, "sequence_number": 1},
+        {"type": "response.output_item.added", "item": {**final, "status": "in_progress", "content": []}, "output_index": 0},
+        {"type": "response.content_part.added", **common, "part": part},
+    ]
+    events += [{"type": "response.output_text.delta", **common, "delta": piece, "logprobs": []} for piece in pieces]
+    usage = {"input_tokens": 1, "output_tokens": chunks, "total_tokens": chunks + 1}
+    events += [
+        {"type": "response.output_text.done", **common, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **common, "part": {**part, "text": text}},
+        {"type": "response.output_item.done", "item": final, "output_index": 0},
+        {"type": "response.completed", "response": {**envelope, "status": "completed", "output": [final], "usage": usage}},
+    ]
+    return responses_events(events), len(text)
+
+
+def bench_long_answer(bench: Bench, chunks: int) -> None:
+    """A long Responses answer piped: chatfn's CLI and library loop against a bare SDK loop."""
+    python = sys.executable
+    per_event, expected = long_answer(chunks)
+
+    def expect_text(run: Run) -> None:
+        if len(run.stdout.rstrip("\n")) != expected:
+            raise RuntimeError(f"expected {expected} characters on stdout, got {len(run.stdout)}: {run.stderr[-300:]}")
+
+    def expect_nothing(run: Run) -> None:
+        if run.stdout:
+            raise RuntimeError(f"the bare loop printed {run.stdout[:200]!r}")
+
+    def jobs(response: Response) -> dict[str, Any]:
+        return {
+            "cli": lambda: bench.run([python, "-m", "chatfn", "chat", "-q", "--no-tools", "go"], [response], expect_text),
+            "lib": lambda: bench.run([python, "-c", CHATFN_READ_LOOP], [response], expect_text),
+            "sdk": lambda: bench.run([python, "-c", BARE_READ_LOOP, DEFAULT_MODEL], [response], expect_nothing),
+        }
+
+    for mode, response in (("one write per event", per_event), ("64 KiB writes", in_big_parts(per_event))):
+        results = bench.interleaved(jobs(response))
+        cli, lib, sdk = results["cli"], results["lib"], results["sdk"]
+        bench.row(f"R2. {chunks:,} deltas, {mode}: wall", median([r.wall for r in cli]), median([r.wall for r in sdk]))
+        bench.row(
+            "    request arrives -> process exit",
+            median([r.request_to_exit for r in cli]),
+            median([r.request_to_exit for r in sdk]),
+        )
+        bench.row("    streaming loop in-process (library)", median([r.loop for r in lib]), median([r.loop for r in sdk]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 runs of each instead of 7.")
+    options = parser.parse_args()
+    runs = 3 if options.quick else 7
+    load = os.getloadavg()
+    print(
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}, median of {runs} runs (+1 warm-up)",
+        flush=True,
+    )
+    with ScriptedServer() as server, tempfile.TemporaryDirectory() as scratch:
+        env = chatfn_environment(server, Path(scratch) / "env")
+        Path(env["CHATFN_CONFIG"]).write_text(
+            f'default_profile = "r"\n[profiles.r]\nbase_url = "{server.base_url}"\napi = "responses"\n', encoding="utf-8"
+        )
+        plugin = make_plugin(Path(scratch) / "plugin")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin), env.get("PYTHONPATH")]))
+        env["CHATFN_LOAD_PLUGINS"] = "benchtools"
+        bench = Bench(server, env, runs)
+        for name, step in (
+            ("tool round", lambda: bench_tool_round(bench)),
+            ("long answer", lambda: bench_long_answer(bench, LONG_CHUNKS)),
+        ):
+            started = time.perf_counter()
+            step()
+            print(f"  ({name}: {time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+    print_table(bench.rows)
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
