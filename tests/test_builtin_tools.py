@@ -151,7 +151,7 @@ def test_tools_call_weather_cli(cli, open_meteo: OpenMeteo, tmp_path: Path) -> N
     result = cli("tools", "call", "get_current_weather", "location=Paris", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "The weather in Paris, Île-de-France, France is 12.3 °C, overcast, wind 10.0 km/h.\n"
-    result = cli("tools", "call", "get_current_weather", "--args", '{"location": "Paris", "unit": "fahrenheit"}', "-c", str(config))
+    result = cli("tools", "call", "get_current_weather", "--args", '{"location": "Paris", "unit": "fahrenheit"}', "--config", str(config))
     assert result.returncode == 0 and "54.1 °F" in result.stdout
 
 

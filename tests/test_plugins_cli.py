@@ -102,7 +102,7 @@ def test_only_selected_or_no_third_party_plugins(cli, three_plugins) -> None:
 def test_config_disables_plugins(cli, three_plugins, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('disabled_plugins = ["broken_import", "chatfn-broken-hook"]\n', encoding="utf-8")
-    result = cli("plugins", "list", "-c", str(config), env=three_plugins)
+    result = cli("plugins", "list", "--config", str(config), env=three_plugins)
     assert result.returncode == 0 and result.stderr == ""
     assert "disabled: disabled in config (disabled_plugins)" in result.stdout
 

@@ -129,7 +129,7 @@ def test_config_turns_tools_off(cli, tmp_path: Path) -> None:
 def test_bad_config_is_a_config_error(cli, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[tools]\ntimeout = 'soon'\n", encoding="utf-8")
-    result = cli("tools", "list", "-c", str(config))
+    result = cli("tools", "list", "--config", str(config))
     assert result.returncode == 2 and "tools.timeout" in result.stderr and "Traceback" not in result.stderr
 
 

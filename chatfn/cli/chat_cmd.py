@@ -45,7 +45,7 @@ def chat(
     tool: Optional[List[str]] = typer.Option(None, "--tool", "-T", help="Offer only this tool (repeatable)."),
     no_tools: bool = typer.Option(False, "--no-tools", help="Offer no tools at all."),
     max_rounds: Optional[int] = typer.Option(None, "--max-rounds", min=1, help="Tool-call rounds per answer [10]."),
-    approve: bool = typer.Option(False, "--approve", "-y", help="Approve every tool call without asking."),
+    approve: bool = typer.Option(False, "--approve", "--yes", "-y", help="Approve every tool call without asking."),
     json_lines: bool = typer.Option(False, "--json", help="One JSON object per event on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No tool traces or reasoning on stderr."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Token usage at the end."),

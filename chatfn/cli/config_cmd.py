@@ -8,12 +8,12 @@ from typing import Optional
 
 import typer
 
+from chatfn.cli.options import ConfigOption
 from chatfn.errors import ConfigError
 from chatfn.output.console import status
 
 app = typer.Typer(help="Show or create the configuration file.", no_args_is_help=True)
 
-ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default: $CHATFN_CONFIG or the user config).")
 
 
 @app.command("path")

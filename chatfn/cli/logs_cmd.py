@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from chatfn.cli.options import ConfigOption
 from chatfn.errors import LogError
 from chatfn.output.console import emit
 from chatfn.output.sanitize import json_safe, visible
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Browse and search the conversation log.", no_args_is_help=True)
 
-ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default: $CHATFN_CONFIG or the user config).")
 JsonOption = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 NOTHING_LOGGED = "no conversations logged yet"
 

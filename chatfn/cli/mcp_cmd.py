@@ -8,11 +8,11 @@ from typing import Any, List, Optional
 
 import typer
 
+from chatfn.cli.options import ConfigOption
 from chatfn.errors import UsageError
 
 app = typer.Typer(help="Use MCP servers' tools, and serve chatfn's tools over MCP.", no_args_is_help=True)
 
-ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default: $CHATFN_CONFIG or the user config).")
 McpConfigOption = typer.Option(
     None, "--mcp-config", help="A JSON file of MCP servers (Claude Desktop or VS Code shape); repeatable."
 )

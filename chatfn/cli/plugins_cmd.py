@@ -9,12 +9,11 @@ from typing import List, Optional
 
 import typer
 
+from chatfn.cli.options import ConfigOption
 from chatfn.output.console import emit
 from chatfn.output.sanitize import json_safe, visible
 
 app = typer.Typer(help="List, install, remove and create tool plugins.", no_args_is_help=True)
-
-ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default: $CHATFN_CONFIG or the user config).")
 
 
 @app.command("list")

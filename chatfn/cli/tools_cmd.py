@@ -13,13 +13,13 @@ from typing import Any, List, Optional
 import typer
 
 from chatfn.cli.mcp_cmd import McpConfigOption
+from chatfn.cli.options import ConfigOption
 from chatfn.errors import UsageError
 from chatfn.output.console import emit
 from chatfn.output.sanitize import json_safe, visible
 
 app = typer.Typer(help="List, inspect and run the tools the model can call.", no_args_is_help=True)
 
-ConfigOption = typer.Option(None, "--config", "-c", help="Config file (default: $CHATFN_CONFIG or the user config).")
 
 
 @app.command("list")
