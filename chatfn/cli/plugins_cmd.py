@@ -61,8 +61,36 @@ def install_command(names: List[str] = typer.Argument(..., metavar="PACKAGE...",
 
 @app.command("uninstall", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def uninstall_command(names: List[str] = typer.Argument(..., metavar="PACKAGE...", help="Packages to remove.")) -> None:
-    """pip-uninstall plugins from the environment chatfn runs in."""
+    """pip-uninstall plugins from the environment chatfn runs in (nothing that is not a plugin)."""
+    for name in names:
+        if not name.startswith("-"):
+            _check_is_plugin(name)
     raise typer.Exit(_pip("uninstall", ["-y", *names]))
+
+
+def _check_is_plugin(name: str) -> None:
+    """Refuse ``name`` unless it is an installed distribution with an entry point in group ``chatfn``.
+
+    ``pip uninstall -y`` removes whatever it is given, chatfn itself or pytest
+    included; this command is for plugins only.
+    """
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from chatfn.errors import UsageError
+
+    try:
+        found = distribution(name)
+    except PackageNotFoundError:
+        raise UsageError(
+            f"{name}: no such distribution is installed", hint="'chatfn plugins list' shows installed plugins"
+        ) from None
+    if found.metadata["Name"].lower() == "chatfn":
+        raise UsageError("chatfn cannot uninstall itself", hint="use pip to remove chatfn")
+    if not any(entry.group == "chatfn" for entry in found.entry_points):
+        raise UsageError(
+            f"{name} is not a chatfn plugin (it has no entry point in group 'chatfn'); nothing was removed",
+            hint="'chatfn plugins list' shows installed plugins",
+        )
 
 
 @app.command("new")
