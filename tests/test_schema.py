@@ -105,7 +105,11 @@ def test_no_docstring_no_parameters_and_overrides() -> None:
     def bare():
         return 1
 
-    assert function_schema(bare) == {"name": "bare", "description": "", "parameters": {"type": "object", "properties": {}}}
+    assert function_schema(bare) == {
+        "name": "bare",
+        "description": "",
+        "parameters": {"type": "object", "properties": {}, "additionalProperties": False},
+    }
     schema = function_schema(forecast, name="weather-2", description="Other words")
     assert (schema["name"], schema["description"]) == ("weather-2", "Other words")
 

@@ -15,6 +15,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+SCHEMA_FORMAT = 2
+"""Bumped whenever built schemas change shape, so cached ones from before are rebuilt."""
+
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 """What OpenAI accepts as a function name."""
 
@@ -175,10 +178,14 @@ def function_schema(
         raw = model.model_json_schema(by_alias=True)
     except Exception as error:
         raise SchemaError(f"{tool_name}: cannot build a JSON schema: {type(error).__name__}: {error}") from None
+    parameters = clean_schema(raw)
+    if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in signature.parameters.values()):
+        # a name the function does not take is refused before the call, not by a TypeError in it
+        parameters["additionalProperties"] = False
     return {
         "name": tool_name,
         "description": description if description is not None else summary,
-        "parameters": clean_schema(raw),
+        "parameters": parameters,
     }
 
 
@@ -217,14 +224,23 @@ def _clean(node: Any, definitions: dict[str, Any], depth: int) -> Any:
 
 
 def _simplify_optional(node: dict[str, Any]) -> dict[str, Any]:
-    """``anyOf: [{type: X}, {type: null}]`` -> ``type: [X, "null"]`` when X is a plain type."""
+    """``anyOf: [{type: X, ...}, {type: null}]`` -> ``type: [X, "null"]`` when X is one plain type.
+
+    ``list[str] | None`` keeps its ``items``; a ``Literal`` or ``Enum`` gains ``null``
+    among its ``enum`` values, so ``None`` stays valid.
+    """
     options = node.get("anyOf")
     if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:
         return node
-    other = options[0] if options[1] == {"type": "null"} else options[1]
-    if set(other) != {"type"} or not isinstance(other["type"], str):
+    other = dict(options[0] if options[1] == {"type": "null"} else options[1])
+    if not isinstance(other.get("type"), str) or "anyOf" in other or set(other) & set(node) - {"anyOf"}:
         return node
+    if "const" in other:
+        other["enum"] = [other.pop("const")]
+    if "enum" in other:
+        other["enum"] = [*other["enum"], None]
     simplified = {key: value for key, value in node.items() if key != "anyOf"}
+    simplified.update(other)
     simplified["type"] = [other["type"], "null"]
     return simplified
 

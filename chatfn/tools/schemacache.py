@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chatfn import __version__
+from chatfn.tools.schema import SCHEMA_FORMAT
 
 Builder = Callable[[Callable[..., Any], "str | None", "str | None"], dict[str, Any]]
 
@@ -82,6 +83,7 @@ def cache_key(function: Callable[..., Any], name: str | None, description: str |
     except OSError:
         return None
     parts = [
+        f"format {SCHEMA_FORMAT}",
         source,
         str(status.st_size),
         str(status.st_mtime_ns),
