@@ -95,6 +95,8 @@ def test_tools_show_and_call(run_chatfn, tmp_path: Path) -> None:
     assert shown["mcp"]["annotations"]["readOnlyHint"] is True
     called = run_chatfn("tools", "call", "time_get_current_time", "timezone=Europe/Oslo", "--mcp-config", str(servers))
     assert called.returncode == 0 and json.loads(called.stdout)["timezone"] == "Europe/Oslo"
+    unchecked = run_chatfn("tools", "call", "time_get_current_time", "zone=Europe/Oslo", "--mcp-config", str(servers))
+    assert unchecked.returncode == 2 and "'timezone' is a required property" in unchecked.stderr
     failed = run_chatfn("tools", "call", "time_get_current_time", "timezone=Atlantis", "--mcp-config", str(servers))
     assert failed.returncode == 1 and failed.stdout == ""
     assert failed.stderr.count("\n") == 1 and "Invalid timezone" in failed.stderr
