@@ -83,7 +83,7 @@ def test_time_server_tools_and_calls(load) -> None:
     now = tools["time_get_current_time"]
     assert now.plugin == "mcp:time" and now.mcp.server == "time" and now.mcp.tool == "get_current_time"
     assert now.mcp.annotations["readOnlyHint"] is True and not now.needs_approval
-    assert (now.read_only_hint, now.destructive_hint, now.idempotent_hint, now.open_world_hint) == (True, False, True, False)
+    assert (now.read_only_hint, now.destructive_hint, now.idempotent_hint, now.open_world_hint) == (True, None, True, False)
     assert now.parameters["required"] == ["timezone"]
     answer = now.function(timezone="Europe/Paris")
     assert '"timezone": "Europe/Paris"' in answer and '"datetime": "20' in answer

@@ -11,6 +11,7 @@ from chatfn.errors import ConfigError
 from chatfn.mcp.cache import ToolListCache
 from chatfn.mcp.config import read_settings, settings_for
 from chatfn.mcp.names import NAME_PATTERN, tool_name
+from chatfn.mcp.tools import effect_hints
 from chatfn.mcp.trust import ApprovedDefinitions, changes, fingerprint
 from chatfn.settings.config import load_config, redacted
 
@@ -180,3 +181,19 @@ def test_approved_definitions_notice_changes(tmp_path: Path) -> None:
     store.record("k", "t", fingerprint(old))
     assert ApprovedDefinitions(tmp_path / "approved.json").approved("k", "t") == fingerprint(old) != fingerprint(new)
     assert changes(old, new) == ["description"]
+
+
+def test_annotations_become_effect_hints_with_the_protocols_cautious_defaults() -> None:
+    assert effect_hints({}) == {
+        "read_only_hint": False,
+        "destructive_hint": True,
+        "idempotent_hint": False,
+        "open_world_hint": True,
+    }
+    assert effect_hints({"readOnlyHint": True, "openWorldHint": False, "destructiveHint": True}) == {
+        "read_only_hint": True,
+        "destructive_hint": None,
+        "idempotent_hint": False,
+        "open_world_hint": False,
+    }
+    assert effect_hints({"destructiveHint": False, "idempotentHint": True, "readOnlyHint": "yes"})["destructive_hint"] is False

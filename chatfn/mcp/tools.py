@@ -111,17 +111,22 @@ def failure_line(status: ServerStatus) -> str:
 
 
 def effect_hints(annotations: dict[str, Any]) -> dict[str, bool | None]:
-    """MCP's tool annotations under chatfn's effect-hint names (``None`` where the server says nothing)."""
+    """MCP's tool annotations under chatfn's effect-hint names, with the protocol's defaults where absent.
+
+    The protocol's defaults are the cautious ones: not read-only, destructive, not
+    idempotent, open-world. Destructive says nothing about a read-only tool (``None``).
+    """
+    read_only = _flag(annotations.get("readOnlyHint"), False)
     return {
-        "read_only_hint": _flag(annotations.get("readOnlyHint")),
-        "destructive_hint": _flag(annotations.get("destructiveHint")),
-        "idempotent_hint": _flag(annotations.get("idempotentHint")),
-        "open_world_hint": _flag(annotations.get("openWorldHint")),
+        "read_only_hint": read_only,
+        "destructive_hint": None if read_only else _flag(annotations.get("destructiveHint"), True),
+        "idempotent_hint": _flag(annotations.get("idempotentHint"), False),
+        "open_world_hint": _flag(annotations.get("openWorldHint"), True),
     }
 
 
-def _flag(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
+def _flag(value: Any, default: bool) -> bool:
+    return value if isinstance(value, bool) else default
 
 
 def _tool(
