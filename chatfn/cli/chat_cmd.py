@@ -39,7 +39,9 @@ def register(app: typer.Typer) -> None:
 def chat(
     prompt: Optional[str] = typer.Argument(None, help="Ask once and exit. Piped stdin is appended to it."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model (or Azure deployment)."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile from the config file."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", "-p", help="Profile: built in (groq, ollama…: 'chatfn config show --profiles') or from the config."
+    ),
     system: Optional[str] = typer.Option(None, "--system", "-s", help="System prompt."),
     option: Optional[List[str]] = typer.Option(None, "--option", "-o", metavar="KEY VALUE", help=OPTION_HELP),
     tool: Optional[List[str]] = typer.Option(None, "--tool", "-T", help="Offer only this tool (repeatable)."),

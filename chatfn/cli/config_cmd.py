@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -25,13 +25,60 @@ def path_command(config: Optional[Path] = ConfigOption) -> None:
 
 
 @app.command("show")
-def show_command(config: Optional[Path] = ConfigOption) -> None:
+def show_command(
+    config: Optional[Path] = ConfigOption,
+    profiles: bool = typer.Option(False, "--profiles", help="List the profiles: built in and from the file."),
+    as_json: bool = typer.Option(False, "--json", help="With --profiles: JSON instead of a table."),
+) -> None:
     """Print the resolved config (defaults filled in) as JSON, with every secret redacted."""
     from chatfn.settings.config import load_config, redacted
 
     loaded = load_config(config)
     status(f"# from {loaded.source}" if loaded.source else "# no config file: defaults")
+    if profiles:
+        rows = profile_rows(loaded)
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        for row in rows:
+            key = row["key_env"] and f"${row['key_env']} ({'set' if row['key_set'] else 'not set'})"
+            name = ("* " if row["default"] else "  ") + row["name"]
+            typer.echo(f"{name:13} {row['origin']:20} {row['base_url'] or '-':57} {key or 'no key'}")
+        return
     typer.echo(json.dumps(redacted(loaded), indent=2))
+
+
+def profile_rows(loaded: Any) -> list[dict[str, Any]]:
+    """Every profile ``-p`` takes: the built-in ones, then the file's, each with its URL and key variable.
+
+    Says whether the key variable is set, never what it holds.
+    """
+    import os
+
+    from chatfn.settings.builtin_profiles import BUILTIN_PROFILES
+
+    rows: list[dict[str, Any]] = []
+    for name in [*BUILTIN_PROFILES, *(name for name in loaded.profiles if name not in BUILTIN_PROFILES)]:
+        service = BUILTIN_PROFILES.get(name)
+        profile = loaded.profiles.get(name)
+        origin = "built in" if profile is None else ("file over built in" if service else "file")
+        base_url = (profile and (profile.base_url or profile.endpoint)) or (service and service.base_url)
+        if service is not None and service.provider == "azure" and not base_url:
+            base_url = "$AZURE_OPENAI_ENDPOINT"
+        key_env = (profile and profile.api_key_env) or (service.key_env if service else "OPENAI_API_KEY")
+        rows.append(
+            {
+                "name": name,
+                "origin": origin,
+                "default": name == loaded.default_profile,
+                "base_url": base_url,
+                "base_url_env": service.base_url_env if service else None,
+                "key_env": key_env,
+                "key_set": bool(key_env and os.environ.get(key_env)),
+                "source": service.source if service else None,
+            }
+        )
+    return rows
 
 
 @app.command("init")

@@ -148,11 +148,12 @@ def parse_config(raw: bytes, file: Path | str) -> Config:
         config = _build(Config, data, "")
     except _Invalid as error:
         raise ConfigError(f"{file}: {error}") from None
+    from chatfn.settings.builtin_profiles import BUILTIN_PROFILES
     from chatfn.settings.options import check_profile_options
 
     for name, profile in config.profiles.items():
         check_profile_options(name, profile.options, str(file))
-    if config.default_profile is not None and config.default_profile not in config.profiles:
+    if config.default_profile is not None and config.default_profile not in {*config.profiles, *BUILTIN_PROFILES}:
         known = ", ".join(sorted(config.profiles)) or "none defined"
         raise ConfigError(f"{file}: default_profile: no profile named {config.default_profile!r} (profiles: {known})")
     return config

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from chatfn.errors import ConfigError
+from chatfn.settings.builtin_profiles import BUILTIN_PROFILES, Service, builtin_profile
 from chatfn.settings.config import Config, Profile
 from chatfn.settings.resolve import SETTINGS, resolve, value
 
@@ -89,11 +90,17 @@ def choose_profile(config: Config, flag: str | None = None) -> tuple[str, Profil
     """
     chosen = resolve("profile", flag=flag, file=config.default_profile)
     if chosen.value is not None:
-        if chosen.value not in config.profiles:
-            known = ", ".join(sorted(config.profiles)) or "none defined"
-            where = _where(config) if chosen.source == "file" else chosen.source
-            raise ConfigError(f"no profile named {chosen.value!r} (profiles: {known})", hint=f"from {where}")
-        return chosen.value, config.profiles[chosen.value]
+        if chosen.value in config.profiles:
+            return chosen.value, config.profiles[chosen.value]
+        service = builtin_profile(chosen.value)
+        if service is not None:  # its settings are filled in as defaults (see _openai, _azure, _key)
+            return chosen.value, Profile(provider=service.provider)
+        known = ", ".join(sorted(config.profiles)) or "none defined"
+        where = _where(config) if chosen.source == "file" else chosen.source
+        raise ConfigError(
+            f"no profile named {chosen.value!r} (profiles: {known}; built in: {', '.join(BUILTIN_PROFILES)})",
+            hint=f"from {where}",
+        )
     if len(config.profiles) == 1:
         return next(iter(config.profiles.items()))
     described = _environment_profile()
@@ -117,14 +124,19 @@ def _environment_profile() -> Profile | None:
 
 
 def _openai(name: str, p: Profile, config: Config, model: str | None, system: str | None) -> Endpoint:
-    base_url = value("base_url", file=p.base_url)
+    service = builtin_profile(name)
+    if service is not None:  # the service's URL is the default; only its own variable moves it
+        base_url = value("base_url", env=(service.base_url_env,), file=p.base_url, default=service.base_url)
+    else:
+        base_url = value("base_url", file=p.base_url)
     model = value("model", flag=model, file=p.model)
     if not model:
         raise ConfigError(
             f"no model for profile {name!r}",
-            hint="pass -m MODEL, set $CHATFN_MODEL, or set model in the profile",
+            hint="pass -m MODEL, set $CHATFN_MODEL, or set model in the profile"
+            + (f"; 'chatfn models -p {name}' lists them" if service is not None else ""),
         )
-    key, source = _key(p, "api_key")
+    key, source = _key(p, "api_key", service)
     if key is None and base_url is None:
         raise ConfigError("no API key for OpenAI", hint="set $OPENAI_API_KEY, or api_key_env in the profile")
     prompt = _system_prompt("system_prompt", p, config, system)
@@ -147,19 +159,32 @@ def _azure(name: str, p: Profile, config: Config, model: str | None, system: str
             "no Azure OpenAI API version",
             hint="set $AZURE_OPENAI_API_VERSION (or $OPENAI_API_VERSION) or api_version in the profile",
         )
-    key, source = _key(p, "azure_api_key")
+    key, source = _key(p, "azure_api_key", builtin_profile(name))
     if key is None:
         raise ConfigError("no Azure OpenAI API key", hint=f"set ${p.api_key_env or 'AZURE_OPENAI_API_KEY'}")
     prompt = _system_prompt("azure_system_prompt", p, config, system)
     return _endpoint(name, p, "azure", deployment, endpoint, version, key, source, prompt)
 
 
-def _key(p: Profile, setting: str) -> tuple[str | None, str]:
+def _key(p: Profile, setting: str, service: Service | None = None) -> tuple[str | None, str]:
     """The API key and a description of where it came from (never the key itself).
 
     The variable the profile's ``api_key_env`` names replaces the provider's usual
-    one; either beats ``api_key`` written in the file.
+    one; either beats ``api_key`` written in the file. A built-in profile reads its
+    service's variable instead, and a local server's none at all.
     """
+    if service is not None and not p.api_key_env:
+        if service.key_env is None:
+            return (p.api_key, "api_key in the config file") if p.api_key else (None, "no key needed")
+        found = resolve(setting, file=p.api_key, env=(service.key_env,))
+        if found.source == "default":
+            if service.key_required:
+                raise ConfigError(
+                    f"no API key for {service.title}: ${service.key_env} is not set",
+                    hint=f"set ${service.key_env} (see {service.source.split()[0]})",
+                )
+            return None, f"${service.key_env} (not set)"
+        return found.value, "api_key in the config file" if found.source == "file" else found.source
     found = resolve(setting, file=p.api_key, env=(p.api_key_env,) if p.api_key_env else None)
     if found.source == "default" and p.api_key_env:
         raise ConfigError(f"${p.api_key_env} is not set", hint="the profile's api_key_env names it")

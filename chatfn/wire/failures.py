@@ -161,9 +161,13 @@ def _api_hint(endpoint: Endpoint, status: int, message: str) -> str | None:
 
 
 def _reach_hint(endpoint: Endpoint) -> str:
+    from chatfn.settings.builtin_profiles import builtin_profile
+
     if endpoint.provider == "azure":
         return "check $AZURE_OPENAI_ENDPOINT or endpoint in the profile"
-    return "is the server running? check base_url in the profile or $OPENAI_BASE_URL"
+    service = builtin_profile(endpoint.profile)
+    variable = service.base_url_env if service is not None else "OPENAI_BASE_URL"
+    return f"is the server running? check base_url in the profile or ${variable}"
 
 
 def rejects_stream_options(error: BaseException) -> bool:
