@@ -156,6 +156,12 @@ def test_images_become_a_note(load) -> None:
     assert tools["image_picture"].function() == "[image: image/png, 67 bytes]\na caption"
 
 
+def test_a_servers_text_is_sanitised(load) -> None:
+    rude = load({"servers": {"rude": fault("rude")}})["rude_rude"]
+    assert rude.description == "Harmless."
+    assert rude.function() == "cleared the screen"
+
+
 def test_a_changed_definition_is_pointed_out_before_it_runs_again(load, tmp_path: Path) -> None:
     description = tmp_path / "description.txt"
     description.write_text("Say the text back.", encoding="utf-8")

@@ -10,7 +10,7 @@ from typing import Any, List, Optional
 import typer
 from typer.core import TyperCommand
 
-from chatfn.cli.mcp_cmd import McpConfigOption
+from chatfn.cli.options import McpConfigOption
 from chatfn.errors import EXIT_INTERRUPTED, ChatfnError, HangUp, UsageError
 from chatfn.settings.options import HELP as OPTION_HELP
 
@@ -59,8 +59,8 @@ def chat(
 ) -> None:
     """Chat with a model that can call tools."""
     from chatfn.chat import ChatOptions, ChatSession
-    from chatfn.output.console import is_terminal, warning
     from chatfn.cli.mcp_cmd import load_settings
+    from chatfn.output.console import is_terminal, warning
     from chatfn.settings.resolve import value
     from chatfn.terminal.approval import Approver
     from chatfn.terminal.render import make_renderer

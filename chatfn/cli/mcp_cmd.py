@@ -8,14 +8,12 @@ from typing import Any, List, Optional
 
 import typer
 
-from chatfn.cli.options import ConfigOption
+from chatfn.cli.options import ConfigOption, McpConfigOption
 from chatfn.errors import UsageError
+from chatfn.output.console import emit, safe_line
+from chatfn.output.sanitize import json_safe
 
 app = typer.Typer(help="Use MCP servers' tools, and serve chatfn's tools over MCP.", no_args_is_help=True)
-
-McpConfigOption = typer.Option(
-    None, "--mcp-config", help="A JSON file of MCP servers (Claude Desktop or VS Code shape); repeatable."
-)
 
 
 def load_settings(config: Optional[Path], mcp_config: Optional[List[Path]]) -> Any:
@@ -40,13 +38,15 @@ def list_command(
     from chatfn.mcp.sdk import require_sdk
     from chatfn.mcp.tools import offered
     from chatfn.output.console import status as status_line
+    from chatfn.output.console import warning
+    from chatfn.output.redact import redact_text
 
     mcp_settings = settings_for(load_settings(config, mcp_config))
     for problem in mcp_settings.problems:
-        status_line(problem)
+        warning(problem)
     if not mcp_settings.servers:
         if as_json:
-            typer.echo("[]")
+            emit("[]")
         else:
             status_line("no MCP servers configured (see 'docs/mcp.md': [mcp.servers.NAME] or --mcp-config FILE)")
         return
@@ -71,7 +71,7 @@ def list_command(
             {
                 "name": server.name,
                 "transport": server.transport,
-                "target": server.target,
+                "target": redact_text(server.target),
                 "source": server.source,
                 "status": status.state,
                 "reason": status.reason,
@@ -79,14 +79,14 @@ def list_command(
             }
         )
     if as_json:
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        emit(json_safe(json.dumps(rows, indent=2, ensure_ascii=False)))
         return
-    for row in rows:
+    for row in rows:  # server names are the user's; reasons and tool names come from servers
         state = row["status"] if not row["reason"] else f"{row['status']}: {row['reason']}"
-        typer.echo(f"{row['name']}  {row['transport']}  {state}")
-        typer.echo(f"  {row['target']}")
+        emit(safe_line(f"{row['name']}  {row['transport']}  {state}"))
+        emit(safe_line(f"  {row['target']}"))
         for tool in row["tools"]:
-            typer.echo(f"  {tool['name']}  ({tool['tool']})")
+            emit(safe_line(f"  {tool['name']}  ({tool['tool']})"))
 
 
 @app.command("serve")

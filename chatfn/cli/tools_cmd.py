@@ -12,8 +12,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from chatfn.cli.mcp_cmd import McpConfigOption
-from chatfn.cli.options import ConfigOption
+from chatfn.cli.options import ConfigOption, McpConfigOption
 from chatfn.errors import UsageError
 from chatfn.output.console import emit
 from chatfn.output.sanitize import json_safe, visible

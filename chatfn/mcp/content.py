@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chatfn.output.sanitize import clean
+
 
 class ServerToolError(Exception):
     """The server ran the tool and it reported an error (``isError``)."""
@@ -32,7 +34,7 @@ def result_text(result: Any) -> str:
     structured = getattr(result, "structured_content", None)
     if structured is not None and not texts:
         parts.append(json.dumps(structured, ensure_ascii=False))
-    text = "\n".join(parts)
+    text = clean("\n".join(parts))  # a server's text: control sequences removed before anyone shows it
     if getattr(result, "is_error", False):
         raise ServerToolError(text or "the server reported an error without a message")
     return text

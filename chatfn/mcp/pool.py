@@ -37,6 +37,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from chatfn import __version__
 from chatfn.mcp.config import ServerConfig
+from chatfn.output.sanitize import visible
 
 _STOP_GRACE = 8.0
 """Seconds :meth:`ServerPool.close` waits for the servers to stop (the SDK's own escalation takes up to 6)."""
@@ -156,7 +157,7 @@ class _Connection:
             lines = [line.strip() for line in self.errlog.read().splitlines() if line.strip()]
         except (OSError, ValueError):
             return ""
-        last = " ".join(lines[-1].split()) if lines else ""
+        last = visible(" ".join(lines[-1].split())) if lines else ""
         return last if len(last) <= 200 else last[:199] + "…"
 
 
@@ -293,7 +294,7 @@ def _describe(error: BaseException) -> str:
     grouped = getattr(error, "exceptions", None)  # an exception group from a task group
     if isinstance(grouped, tuple) and grouped and isinstance(grouped[0], BaseException):
         return _describe(grouped[0])
-    text = " ".join(str(error).split())
+    text = visible(" ".join(str(error).split()))  # a server's words: shown, never obeyed
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 

@@ -21,6 +21,7 @@ from chatfn.mcp.cache import default_cache as default_tool_cache
 from chatfn.mcp.config import McpSettings, ServerConfig
 from chatfn.mcp.names import tool_name
 from chatfn.mcp.trust import ApprovedDefinitions, changes, default_store, fingerprint
+from chatfn.output.sanitize import clean
 from chatfn.tools.tool import Tool
 
 if TYPE_CHECKING:
@@ -150,9 +151,10 @@ def _tool(
     name = tool_name(server.name, original, taken)
     call = ForwardedCall(server, definition, servers, cache, approved, report, name)
     description = definition.get("description") if isinstance(definition.get("description"), str) else ""
+    title = definition.get("title") if isinstance(definition.get("title"), str) else ""
     return Tool(
         name=name,
-        description=description or definition.get("title") or original,
+        description=clean(description or title or original),  # a server's text: never a terminal's commands
         parameters=parameters,
         function=call,
         plugin=f"{PLUGIN_PREFIX}{server.name}",
