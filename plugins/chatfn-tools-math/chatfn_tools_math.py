@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import decimal
 import math
+import re
 import threading
 from collections.abc import Callable
 from fractions import Fraction
@@ -32,6 +33,8 @@ MAX_EXACT_ROOT_DEGREE = 64
 MAX_EXACT_DECIMAL_PLACES = 50
 APPROXIMATE_DIGITS = 20
 MAX_UNIT_CHARS = 200
+_EXPONENT_OPERATOR = re.compile(r"\*\*|\^")
+_PLAIN_EXPONENT = re.compile(r"\s*(?:[+-]?\s*\d{1,3}(?:\.\d{1,6})?(?![\d.])|\(\s*[+-]?\d{1,3}(?:\s*/\s*\d{1,3}|\.\d{1,6})?\s*\))\s*")
 
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e, "tau": math.tau}
 
@@ -446,6 +449,7 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> str:
             raise ValueError(f"{label} must be a unit name such as 'km'")
         if len(unit) > MAX_UNIT_CHARS:
             raise ValueError(f"{label} is longer than {MAX_UNIT_CHARS} characters")
+        _check_exponents(label, unit)
     registry = _unit_registry()
     import pint
 
@@ -463,6 +467,22 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> str:
     return f"{value:.12g} {from_unit} = {magnitude:.12g} {to_unit}"
 
 
+def _check_exponents(label: str, unit: str) -> None:
+    """Refuse exponents other than small plain numbers before pint sees them.
+
+    pint evaluates exponent arithmetic while it parses: ``m**2**2**...**2`` asks for a
+    tower of powers that never finishes, in C code that holds the GIL, so no timeout
+    could stop it.
+    """
+    for operator in _EXPONENT_OPERATOR.finditer(unit):
+        exponent = _PLAIN_EXPONENT.match(unit, operator.end())
+        if exponent is None or _EXPONENT_OPERATOR.match(unit, exponent.end()):
+            raise ValueError(
+                f"{label} {unit!r}: an exponent must be a plain number of at most three digits, "
+                "e.g. m**2, s^-1 or m**(1/2)"
+            )
+
+
 def _parse_unit(registry: Any, unit: str) -> Any:
     import pint
 
@@ -477,5 +497,7 @@ def _parse_unit(registry: Any, unit: str) -> Any:
 @chatfn.hookimpl
 def register_tools(register: Callable[..., None]) -> None:
     """Offer calculate and convert_units; they need no settings, so no plugin_config."""
-    register(calculate)
-    register(convert_units)
+    # Pure functions of their arguments: nothing changes, nothing leaves, nothing private.
+    hints: dict[str, Any] = {"read_only_hint": True, "destructive_hint": False, "idempotent_hint": True, "open_world_hint": False}
+    register(calculate, **hints)
+    register(convert_units, **hints)

@@ -14,24 +14,29 @@ from hypothesis import strategies as st
 pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the run_chatfn fixture
 
 
-def load_tools() -> dict[str, Callable[..., str]]:
-    """Call the plugin's hook as chatfn would (it takes no plugin_config)."""
-    registered: dict[str, Callable[..., str]] = {}
+def registrations() -> dict[str, tuple[Callable[..., str], dict[str, Any]]]:
+    """Call the plugin's hook as chatfn would (it takes no plugin_config): functions and options."""
+    registered: dict[str, tuple[Callable[..., str], dict[str, Any]]] = {}
 
     def register(function: Callable[..., str], name: str | None = None, **options: Any) -> None:
-        registered[name or function.__name__] = function
+        registered[name or function.__name__] = (function, options)
 
     chatfn_tools_math.register_tools(register=register)
     return registered
 
 
-TOOLS = load_tools()
+TOOLS = {name: function for name, (function, _) in registrations().items()}
 calculate = TOOLS["calculate"]
 convert_units = TOOLS["convert_units"]
 
 
 def test_registers_both_tools() -> None:
     assert set(TOOLS) == {"calculate", "convert_units"}
+
+
+def test_registered_as_read_only_local_and_idempotent() -> None:
+    for name, (_, options) in registrations().items():
+        assert options == {"read_only_hint": True, "destructive_hint": False, "idempotent_hint": True, "open_world_hint": False}, name
 
 
 @pytest.mark.parametrize(
@@ -173,6 +178,20 @@ def test_unit_conversion_errors() -> None:
         convert_units(value=float("nan"), from_unit="m", to_unit="km")
     with pytest.raises(ValueError, match="unit name"):
         convert_units(value=1, from_unit="", to_unit="km")
+
+
+@pytest.mark.parametrize("unit", ["m" + "**2" * 60, "m^2^2^2^2^2^2^2^2", "m**(2**99)", "m**1000", "m**x", "m**"])
+def test_exponents_other_than_small_numbers_are_refused_before_pint(unit: str) -> None:
+    # pint would evaluate the first one as a tower of powers, forever, holding the GIL.
+    with pytest.raises(ValueError, match="an exponent must be a plain number"):
+        convert_units(value=1, from_unit=unit, to_unit="m")
+
+
+def test_plain_exponents_still_work() -> None:
+    assert convert_units(value=1, from_unit="m**2", to_unit="cm^2") == "1 m**2 = 10000 cm^2"
+    assert convert_units(value=2, from_unit="s^-1", to_unit="Hz") == "2 s^-1 = 2 Hz"
+    assert convert_units(value=4, from_unit="(m**2)**(1/2)", to_unit="m") == "4 (m**2)**(1/2) = 4 m"
+    assert convert_units(value=1, from_unit="kg*m**2/s**2", to_unit="J") == "1 kg*m**2/s**2 = 1 J"
 
 
 # -- end to end: a scripted model calls the tool through the real CLI ---------------

@@ -1,10 +1,14 @@
-"""chatfn-tools-shell: no shell interpretation, timeouts kill the group, capped output, allow-list."""
+"""chatfn-tools-shell: no shell interpretation, exact allow rules, a confined cwd, capped output,
+and process groups that never outlive a timeout, a signal to chatfn or chatfn itself."""
 
 from __future__ import annotations
 
 import os
+import shlex
+import signal
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,11 +52,19 @@ def test_runs_and_reports_exit_code_and_output(tmp_path: Path) -> None:
     assert lines[1:] == ["--- stdout ---", "out", "--- stderr ---", "err"]
 
 
-def test_cwd(tmp_path: Path) -> None:
-    result = run(command=f"{PY} -c \"import os; print(os.getcwd())\"", cwd=str(tmp_path))
-    assert result.splitlines()[2] == str(tmp_path.resolve())
+def test_cwd_is_confined_to_the_root(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path.parent)
+    config = {"root": str(tmp_path)}
+    where = f"{PY} -c \"import os; print(os.getcwd())\""
+    assert run(config, command=where).splitlines()[2] == str(tmp_path.resolve())
+    assert run(config, command=where, cwd="sub").splitlines()[2] == str((tmp_path / "sub").resolve())
+    assert run(config, command=where, cwd=str(tmp_path / "sub")).splitlines()[2] == str((tmp_path / "sub").resolve())
+    for outside in ("..", "/", str(tmp_path.parent), "out", "sub/../..", "~"):
+        with pytest.raises(PermissionError, match="outside the allowed root"):
+            run(config, command="true", cwd=outside)
     with pytest.raises(NotADirectoryError, match="not an existing directory"):
-        run(command="true", cwd=str(tmp_path / "missing"))
+        run(config, command="true", cwd="missing")
 
 
 def test_no_shell_interpretation() -> None:
@@ -117,26 +129,70 @@ def test_output_is_capped() -> None:
     assert len(result) < 1200
 
 
-def test_allow_list_decides_approval() -> None:
-    function, _ = load_tool({"allow": ["git status", "ls"]})
-    check = function.chatfn_needs_approval  # type: ignore[attr-defined]
-    assert check({"command": "ls"}) is False
-    assert check({"command": "ls -la src"}) is False
-    assert check({"command": "git status --short"}) is False
-    assert check({"command": "lsblk"}) is True  # a prefix of words, not of characters
-    assert check({"command": "git push"}) is True
-    assert check({"command": "ls | sh"}) is True
-    assert check({"command": "ls 'unbalanced"}) is True
-    assert check({}) is True
-    assert load_tool()[0].chatfn_needs_approval({"command": "ls"}) is True  # type: ignore[attr-defined]
+def approval_check(config: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    return load_tool(config)[0].chatfn_needs_approval  # type: ignore[attr-defined,no-any-return]
 
 
-def test_allow_list_is_strict_in_shell_mode() -> None:
-    function, _ = load_tool({"allow": ["ls"], "shell": True})
-    check = function.chatfn_needs_approval  # type: ignore[attr-defined]
-    assert check({"command": "ls -l"}) is False
-    for sneaky in ("ls $(rm -rf ~)", 'ls "$(id)"', "ls && rm x", "ls `id`", "ls; id", "ls *"):
+def test_the_old_readme_allow_list_no_longer_matches_by_prefix(tmp_path: Path) -> None:
+    """Issue 10: with allow = ["git status", "git diff", "ls"], a model read a secret and truncated a file."""
+    check = approval_check({"allow": ["git status", "git diff", "ls"], "root": str(tmp_path)})
+    assert check({"command": "git diff"}) is False
+    assert check({"command": "git status"}) is False
+    for sneaky in ("git diff --no-index /dev/null ~/.secretfile", "git diff --output=victim.txt", "git diff HEAD",
+                   "git status --porcelain -uall --ignored", "ls -la /", "ls ~"):
         assert check({"command": sneaky}) is True, sneaky
+
+
+def test_placeholders_match_safe_arguments_only(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "leak").symlink_to("/etc/passwd")
+    (tmp_path / "main").symlink_to(tmp_path.parent)
+    rules = ["ls {path}...", "git diff {path} {path}", "git log --oneline -n {int}", "git show {word}", "echo {word}..."]
+    check = approval_check({"allow": rules, "root": str(tmp_path)})
+    for allowed in ("ls", "ls src", "ls src docs ./src/../docs", "git diff src docs", "git log --oneline -n 5",
+                    "git show HEAD~3", "git show v1.2.3", "echo hello world"):
+        assert check({"command": allowed}) is False, allowed
+    for refused in ("ls -la", "ls /etc", "ls ..", "ls src/../..", "ls leak", "ls src --", "git diff src",
+                    "git diff src /dev/null", "git diff --output=x src", "git log --oneline -n 5 --output=x",
+                    "git log --oneline -n -5", "git show main", "git show a/b", "git show --format=%H",
+                    "echo -e hi", "echo $(id)", "lsblk", "ls | sh", "ls 'unbalanced"):
+        assert check({"command": refused}) is True, refused
+    assert check({}) is True
+    assert check({"command": "ls", "cwd": ".."}) is True  # a cwd outside the root never matches
+    assert check({"command": "ls", "cwd": "src"}) is False
+    assert approval_check({})({"command": "ls"}) is True
+
+
+def test_allow_list_is_strict_in_shell_mode(tmp_path: Path) -> None:
+    check = approval_check({"allow": ["ls {word}..."], "shell": True, "root": str(tmp_path)})
+    assert check({"command": "ls"}) is False
+    assert check({"command": "ls src"}) is False
+    for sneaky in ("ls $(rm -rf ~)", 'ls "$(id)"', "ls && rm x", "ls `id`", "ls; id", "ls *", "ls -l"):
+        assert check({"command": sneaky}) is True, sneaky
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [("{path}", "must start with the program"), ("ls {file}", "the placeholders are"), ("ls {path}... x", "the placeholders are"),
+     ("ls 'x", "cannot parse")],
+)
+def test_bad_rules_are_refused(rule: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_tool({"allow": [rule]})
+
+
+def test_registered_as_changing_things_with_private_output_and_an_exact_scope() -> None:
+    _, options = load_tool()
+    assert options["read_only_hint"] is False
+    assert options["destructive_hint"] is True
+    assert options["private_data"] is True
+    assert options["open_world_hint"] is True
+    scope = options["approval_scope"]
+    assert scope({"command": "echo   harmless"}) == "echo harmless"
+    assert scope({"command": "touch x"}) != scope({"command": "echo harmless"})
+    assert scope({"command": "ls", "cwd": "sub"}) == "ls (in sub)"
+    assert scope({"command": "echo 'a b'"}) != scope({"command": "echo a b"})
 
 
 @pytest.mark.parametrize(
@@ -147,6 +203,8 @@ def test_allow_list_is_strict_in_shell_mode() -> None:
         ({"max_output_chars": "big"}, "max_output_chars"),
         ({"shell": "yes"}, "shell must be true or false"),
         ({"alow": []}, "unknown key"),
+        ({"kill_grace": -1}, "kill_grace must be a positive"),
+        ({"root": ""}, "root must be a non-empty"),
     ],
 )
 def test_bad_settings_are_refused(config: dict[str, Any], message: str) -> None:
@@ -177,7 +235,7 @@ def test_chat_runs_a_command(request: pytest.FixtureRequest) -> None:
 def test_chat_without_a_terminal_runs_only_allow_listed_commands(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     testing, chat_server, run_chatfn = _chat_kit(request)
     config = tmp_path / "config.toml"
-    config.write_text('[plugins.shell]\nallow = ["echo"]\n')
+    config.write_text('[plugins.shell]\nallow = ["echo {word}..."]\n')
     chat_server.script(
         testing.tool_calls(("run_command", {"command": "echo allowed"}), ("run_command", {"command": "touch created"})),
         testing.text("One of two."),
@@ -218,3 +276,165 @@ def test_chat_in_a_terminal_asks_before_running(request: pytest.FixtureRequest, 
         os.close(master)
     assert (tmp_path / "created").exists()
     assert chat_server.requests[1].messages[-1]["content"].startswith("exit code: 0")
+
+
+# -- process groups: nothing a command starts outlives it ----------------------------
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def _wait_gone(pids: list[int], seconds: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = [pid for pid in pids if _alive(pid)]
+        if not alive:
+            return []
+        time.sleep(0.05)
+    return alive
+
+
+SPAWNER = """
+import os, signal, subprocess, sys, time
+pid_file, ignore_term = sys.argv[1], sys.argv[2] == "ignore-term"
+if ignore_term:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c", "import signal, sys, time; "
+    + ("signal.signal(signal.SIGTERM, signal.SIG_IGN); " if ignore_term else "") + "time.sleep(60)"])
+with open(pid_file + ".tmp", "w") as out:
+    out.write(f"{os.getpid()} {child.pid}")
+os.rename(pid_file + ".tmp", pid_file)
+print("started", flush=True)
+time.sleep(60)
+"""
+
+
+def _spawner(pid_file: Path, *, ignore_term: bool = False) -> str:
+    """A command that starts a grandchild, writes both pids, and waits (as an approved ``sleep 47`` would)."""
+    script = pid_file.parent / "spawner.py"
+    script.write_text(SPAWNER)
+    return shlex.join([PY, str(script), str(pid_file), "ignore-term" if ignore_term else "plain"])
+
+
+def _pids(pid_file: Path, seconds: float = 30.0) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while not pid_file.exists():
+        assert time.monotonic() < deadline, "the command never started"
+        time.sleep(0.05)
+    return [int(pid) for pid in pid_file.read_text().split()]
+
+
+def test_a_command_ignoring_sigterm_is_killed_after_the_grace(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pids"
+    started = time.monotonic()
+    result = run({"timeout": 0.5, "kill_grace": 0.5}, command=_spawner(pid_file, ignore_term=True))
+    assert result.startswith("timed out after 0.5 s; the command was killed (exit code -9)")
+    assert time.monotonic() - started >= 1.0  # TERM first, then the grace, then KILL
+    assert _wait_gone(_pids(pid_file)) == []
+
+
+def test_nothing_is_left_running_when_the_command_ends(tmp_path: Path) -> None:
+    script = "import subprocess as s; child = s.Popen(['sleep', '60'], stdout=s.DEVNULL, stderr=s.DEVNULL); print(child.pid)"
+    result = run(command=f'{PY} -c "{script}"')
+    assert result.startswith("exit code: 0")
+    assert _wait_gone([int(result.splitlines()[2])]) == []
+
+
+def test_ctrl_c_in_an_interactive_chatfn_stops_the_command(tmp_path: Path) -> None:
+    """chatfn's session goes on after Ctrl-C; the command and its children must not."""
+    pid_file = tmp_path / "pids"
+    program = textwrap.dedent(f"""
+        import os, signal, sys, threading, time
+        import chatfn_tools_shell
+        found = []
+        chatfn_tools_shell.register_tools(register=lambda f, **o: found.append(f), plugin_config={{}})
+        result = []
+        threading.Thread(target=lambda: result.append(found[0](command=sys.argv[1])), daemon=True).start()
+        while not os.path.exists({str(pid_file)!r}):
+            time.sleep(0.05)
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(30)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+        deadline = time.monotonic() + 10
+        while not result and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(result[0].splitlines()[0] if result else "no result", flush=True)
+        time.sleep(30)  # still running, as an interactive session would be
+    """)
+    process = subprocess.Popen([PY, "-c", program, _spawner(pid_file)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "interrupted\n"
+        assert process.stdout.readline().startswith("interrupted: chatfn was told to stop; the command was killed")
+        assert _wait_gone(_pids(pid_file)) == []
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_no_child_survives_chatfn_being_stopped(request: pytest.FixtureRequest, tmp_path: Path, signum: int) -> None:
+    """Issue 10: after Ctrl-C, SIGTERM or SIGHUP of chatfn an approved command kept running."""
+    testing, chat_server, _ = _chat_kit(request)
+    pid_file = tmp_path / "pids"
+    env = {**request.getfixturevalue("chatfn_env"), "CHATFN_LOAD_PLUGINS": "shell"}
+    chat_server.script(testing.tool_calls(("run_command", {"command": _spawner(pid_file)})), testing.text("Done."))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatfn", "chat", "-y", "wait"], env=env, cwd=tmp_path,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        pids = _pids(pid_file)
+        process.send_signal(signum)
+        process.communicate(timeout=30)
+        assert process.returncode != 0
+        assert _wait_gone(pids) == [], f"survived chatfn's {signal.Signals(signum).name}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_no_child_survives_a_timeout_in_chatfn(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    testing, chat_server, run_chatfn = _chat_kit(request)
+    pid_file = tmp_path / "pids"
+    config = tmp_path / "config.toml"
+    config.write_text("[plugins.shell]\ntimeout = 1\n")
+    chat_server.script(testing.tool_calls(("run_command", {"command": _spawner(pid_file)})), testing.text("It timed out."))
+    result = run_chatfn("chat", "-y", "wait", env={"CHATFN_LOAD_PLUGINS": "shell", "CHATFN_CONFIG": str(config)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert chat_server.requests[1].messages[-1]["content"].startswith("timed out after 1 s; the command was killed")
+    assert _wait_gone(_pids(pid_file)) == []
+
+
+def test_the_old_readme_allow_list_cannot_truncate_a_file_through_chatfn(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    testing, chat_server, run_chatfn = _chat_kit(request)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "victim.txt").write_text("precious\n")
+    config = tmp_path / "config.toml"
+    config.write_text('[plugins.shell]\nallow = ["git status", "git diff", "ls"]\n')
+    chat_server.script(
+        testing.tool_calls(("run_command", {"command": "git diff --output=victim.txt"}), ("run_command", {"command": "git diff"})),
+        testing.text("Looked."),
+    )
+    result = run_chatfn("chat", "go", env={"CHATFN_LOAD_PLUGINS": "shell", "CHATFN_CONFIG": str(config)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    refused, allowed = [m["content"] for m in chat_server.requests[1].messages if m["role"] == "tool"]
+    assert refused.startswith("Error:") and "denied" in refused
+    assert allowed.startswith("exit code: 0")
+    assert (tmp_path / "victim.txt").read_text() == "precious\n"
