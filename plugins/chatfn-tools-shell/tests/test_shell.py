@@ -3,6 +3,7 @@ and process groups that never outlive a timeout, a signal to chatfn or chatfn it
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -232,17 +233,19 @@ def test_chat_runs_a_command(request: pytest.FixtureRequest) -> None:
     assert "--- stdout ---\nhello $USER\n--- stderr ---\n(empty)" in tool_message["content"]
 
 
-def test_chat_without_a_terminal_runs_only_allow_listed_commands(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def chat_without_a_terminal(request: pytest.FixtureRequest, tmp_path: Path, allow: list[str], *commands: str) -> list[str]:
+    """Run chatfn with no terminal and no -y while a scripted model calls ``commands``; the tool results."""
     testing, chat_server, run_chatfn = _chat_kit(request)
     config = tmp_path / "config.toml"
-    config.write_text('[plugins.shell]\nallow = ["echo {word}..."]\n')
-    chat_server.script(
-        testing.tool_calls(("run_command", {"command": "echo allowed"}), ("run_command", {"command": "touch created"})),
-        testing.text("One of two."),
-    )
+    config.write_text(f"[plugins.shell]\nallow = {json.dumps(allow)}\n")
+    chat_server.script(testing.tool_calls(*(("run_command", {"command": command}) for command in commands)), testing.text("Done."))
     result = run_chatfn("chat", "go", env={"CHATFN_LOAD_PLUGINS": "shell", "CHATFN_CONFIG": str(config)}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    allowed, denied = [m["content"] for m in chat_server.requests[1].messages if m["role"] == "tool"]
+    return [m["content"] for m in chat_server.requests[1].messages if m["role"] == "tool"]
+
+
+def test_chat_without_a_terminal_runs_only_allow_listed_commands(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    allowed, denied = chat_without_a_terminal(request, tmp_path, ["echo {word}..."], "echo allowed", "touch created")
     assert "allowed" in allowed and allowed.startswith("exit code: 0")
     assert denied.startswith("Error:") and "denied" in denied
     assert not (tmp_path / "created").exists()
@@ -423,18 +426,11 @@ def test_no_child_survives_a_timeout_in_chatfn(request: pytest.FixtureRequest, t
 
 
 def test_the_old_readme_allow_list_cannot_truncate_a_file_through_chatfn(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    testing, chat_server, run_chatfn = _chat_kit(request)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "victim.txt").write_text("precious\n")
-    config = tmp_path / "config.toml"
-    config.write_text('[plugins.shell]\nallow = ["git status", "git diff", "ls"]\n')
-    chat_server.script(
-        testing.tool_calls(("run_command", {"command": "git diff --output=victim.txt"}), ("run_command", {"command": "git diff"})),
-        testing.text("Looked."),
+    refused, allowed = chat_without_a_terminal(
+        request, tmp_path, ["git status", "git diff", "ls"], "git diff --output=victim.txt", "git diff"
     )
-    result = run_chatfn("chat", "go", env={"CHATFN_LOAD_PLUGINS": "shell", "CHATFN_CONFIG": str(config)}, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    refused, allowed = [m["content"] for m in chat_server.requests[1].messages if m["role"] == "tool"]
     assert refused.startswith("Error:") and "denied" in refused
     assert allowed.startswith("exit code: 0")
     assert (tmp_path / "victim.txt").read_text() == "precious\n"
