@@ -12,7 +12,8 @@ stay inside the working folder. The per-call decision is exposed to chatfn as
 Every command runs in its own session and process group. The group is terminated
 (SIGTERM, then SIGKILL after a grace period) when the command times out, when the
 command itself ends (nothing it started is left behind), on Ctrl-C, SIGTERM and
-SIGHUP of chatfn, and when chatfn exits.
+SIGHUP of chatfn, and when chatfn exits; a small watchdog process stops them when
+chatfn dies in a way it cannot see (SIGKILL).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -303,9 +305,50 @@ class _Group:
 
 
 _live: set[_Group] = set()
-_live_lock = threading.Lock()
+_live_lock = threading.RLock()  # re-entrant: a signal handler may run while this thread holds it
 _grace = DEFAULT_KILL_GRACE
 _previous_handlers: dict[int, Any] = {}
+_watchdog: subprocess.Popen[bytes] | None = None
+
+WATCHDOG = """
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+groups = set()
+for line in sys.stdin.buffer:
+    (groups.add if line[:1] == b"+" else groups.discard)(int(line[1:]))
+def signal_all(signum):
+    for pgid in list(groups):
+        try:
+            os.killpg(pgid, signum)
+        except (ProcessLookupError, PermissionError):
+            groups.discard(pgid)
+signal_all(signal.SIGTERM)
+deadline = time.monotonic() + float(sys.argv[1])
+while groups and time.monotonic() < deadline:
+    time.sleep(0.05)
+    signal_all(0)
+signal_all(signal.SIGKILL)
+"""
+"""The watchdog's program: it learns each group as it starts and ends; when its stdin
+closes (chatfn has gone, even by SIGKILL, which no handler sees) it stops what is left."""
+
+
+def _tell_watchdog(sign: str, pgid: int) -> None:
+    """Keep the watchdog's list of live groups, starting it on first use (best effort)."""
+    global _watchdog
+    try:
+        if _watchdog is None or _watchdog.poll() is not None:
+            _watchdog = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", WATCHDOG, str(_grace)],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,  # out of reach of the terminal's Ctrl-C and hang-up
+            )
+        assert _watchdog.stdin is not None
+        _watchdog.stdin.write(f"{sign}{pgid}\n".encode())
+        _watchdog.stdin.flush()
+    except (OSError, ValueError):  # no watchdog: the handlers and atexit still stop the groups
+        pass
 
 
 def _live_groups() -> list[_Group]:
@@ -412,6 +455,7 @@ def _run(argv: str | list[str], cwd: str, settings: ShellSettings) -> str:
     group = _Group(process)
     with _live_lock:
         _live.add(group)
+        _tell_watchdog("+", group.pgid)
     assert process.stdout is not None and process.stderr is not None
     stdout = _Capture(process.stdout, byte_limit)
     stderr = _Capture(process.stderr, byte_limit)
@@ -429,6 +473,7 @@ def _run(argv: str | list[str], cwd: str, settings: ShellSettings) -> str:
         group.stop(settings.kill_grace)  # the leader's end is not the group's: nothing is left behind
         with _live_lock:
             _live.discard(group)
+            _tell_watchdog("-", group.pgid)
         for capture, pipe in ((stdout, process.stdout), (stderr, process.stderr)):
             capture.thread.join(settings.kill_grace)
             if not capture.thread.is_alive():  # else a process that left the group holds the pipe:

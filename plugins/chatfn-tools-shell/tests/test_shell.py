@@ -390,9 +390,9 @@ def test_ctrl_c_in_an_interactive_chatfn_stops_the_command(tmp_path: Path) -> No
         process.wait()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_no_child_survives_chatfn_being_stopped(request: pytest.FixtureRequest, tmp_path: Path, signum: int) -> None:
-    """Issue 10: after Ctrl-C, SIGTERM or SIGHUP of chatfn an approved command kept running."""
+    """Issue 10: after Ctrl-C, SIGTERM, SIGHUP or SIGKILL of chatfn an approved command kept running."""
     testing, chat_server, _ = _chat_kit(request)
     pid_file = tmp_path / "pids"
     env = {**request.getfixturevalue("chatfn_env"), "CHATFN_LOAD_PLUGINS": "shell"}
