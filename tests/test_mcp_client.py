@@ -174,8 +174,9 @@ def test_a_changed_definition_is_pointed_out_before_it_runs_again(load, tmp_path
     echo = load(raw)["srv_echo"]  # listed from the cache: still the old definition
     with pytest.raises(CallFailed, match=r"changed this tool \(description\)"):
         echo.function(text="b")
-    assert echo.approval_check({"text": "b"}) is True
+    assert echo.approval_check({"text": "b"}) is True and echo.approval_check({"text": "b"}) is True
     assert "MCP tool srv_echo (server 'srv') changed since it last ran" in load.reported[-1]
+    assert sum("changed since it last ran" in line for line in load.reported) == 1  # pointed out once
     assert echo.function(text="b") == "echo: b"  # approved again: it runs, and is remembered
     assert echo.approval_check({"text": "c"}) is False
 

@@ -187,6 +187,8 @@ class ForwardedCall:
         self.report = report
         self.name = name
         self.__name__ = name
+        self._pointed_out: str | None = None
+        """The fingerprint of the changed definition already pointed out (once is enough)."""
 
     @property
     def changed(self) -> bool:
@@ -197,10 +199,13 @@ class ForwardedCall:
     def needs_approval(self, arguments: dict[str, Any]) -> bool:
         """Ask when the server says nothing of being read-only, and whenever the definition changed."""
         if self.changed:
-            self.report(
-                f"MCP tool {self.name} (server {self.server.name!r}) changed since it last ran; "
-                "check its description and schema ('chatfn tools show') before approving"
-            )
+            current = fingerprint(self.definition)
+            if self._pointed_out != current:
+                self._pointed_out = current
+                self.report(
+                    f"MCP tool {self.name} (server {self.server.name!r}) changed since it last ran; "
+                    "check its description and schema ('chatfn tools show') before approving"
+                )
             return True
         annotations = self.definition.get("annotations") or {}
         return not (isinstance(annotations, dict) and annotations.get("readOnlyHint") is True)
