@@ -4,12 +4,16 @@ allow-lists, and the addresses it refuses (checked on the address it connects to
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import chatfn_tools_web
@@ -425,6 +429,12 @@ def test_html_to_text_is_linear_on_hostile_markup(unit: str) -> None:
     assert "<div>" not in text
 
 
+def test_the_issue_s_nested_divs_and_a_passed_deadline() -> None:
+    assert chatfn_tools_web.html_to_text(b"<div>" * 20000) == ("", None)  # issue 10: 89 s with Beautiful Soup
+    with pytest.raises(TimeoutError, match="turning the page into text took longer than the time limit"):
+        chatfn_tools_web.html_to_text(b"<div>" * 20000, deadline=time.monotonic() - 1)
+
+
 def test_html_to_text_details() -> None:
     text, title = chatfn_tools_web.html_to_text(
         "<html><head><title>A &amp; B</title><meta charset=utf-8><body><p>one<p>two &lt;3 &#27;[31m</p>"
@@ -434,6 +444,44 @@ def test_html_to_text_details() -> None:
     assert text == "one\ntwo <3 [31m\nlink 1 < 2 kept <b>"
     assert chatfn_tools_web.html_to_text("<p>caf\u00e9</p>".encode("cp1252"), None)[0] == "caf\ufffd"
     assert chatfn_tools_web.html_to_text(b'<meta charset="cp1252"><p>caf\xe9</p>')[0] == "caf\u00e9"
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, list[str]]]:
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate for 'named.test'; it records SNI names."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key), "-out", str(cert),
+         "-subj", "/CN=named.test", "-addext", "subjectAltName=DNS:named.test"],
+        check=True, capture_output=True,
+    )
+    names: list[str] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1], cert, names
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_to_the_checked_address_keeps_the_name_for_sni_and_the_certificate(
+    tls_server: tuple[int, Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, cert, names = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate, and only it
+    real = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real("127.0.0.1" if host == "named.test" else host, *a, **k))
+    assert fetch(f"https://named.test:{port}/text.txt") == f"URL: https://named.test:{port}/text.txt\n\njust text"
+    assert names == ["named.test"]
+    with pytest.raises(ConnectionError, match="TLS error talking to 127.0.0.1"):  # the certificate names named.test only
+        fetch(f"https://127.0.0.1:{port}/text.txt")
 
 
 # -- end to end: a scripted model calls the tool through the real CLI ---------------
