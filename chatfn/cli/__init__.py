@@ -20,6 +20,8 @@ from chatfn import __version__
 from chatfn.cli import chat_cmd, config_cmd, logs_cmd, mcp_cmd, models_cmd, plugins_cmd, tools_cmd
 from chatfn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, ChatfnError, HangUp
 
+COMPLETION_VARIABLE = "_CHATFN_COMPLETE"
+"""Set by the shell completion scripts 'chatfn --install-completion' installs."""
 EXIT_CODES_HELP = "Exit codes: 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted."
 ROOT_HELP = (
     "Chat with OpenAI-compatible models that call tools from plugins.\n\n"
@@ -32,7 +34,7 @@ app = typer.Typer(
     help=ROOT_HELP,
     epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -79,7 +81,8 @@ def run(argv: list[str] | None = None) -> None:
     from chatfn.cli.default_command import command_names, with_default_command
 
     _stop_on_hang_up()
-    argv = with_default_command(sys.argv[1:] if argv is None else argv, command_names(app), sys.stdin)
+    if COMPLETION_VARIABLE not in os.environ:  # a shell asking for completions passes no real argv
+        argv = with_default_command(sys.argv[1:] if argv is None else argv, command_names(app), sys.stdin)
     try:
         app(args=argv, prog_name="chatfn")
     except ChatfnError as error:

@@ -10,6 +10,7 @@ from typing import Any, List, Optional
 import typer
 from typer.core import TyperCommand
 
+from chatfn.cli.models_cmd import complete_model
 from chatfn.cli.options import McpConfigOption
 from chatfn.errors import EXIT_INTERRUPTED, ChatfnError, HangUp, UsageError
 from chatfn.settings.options import HELP as OPTION_HELP
@@ -38,7 +39,9 @@ def register(app: typer.Typer) -> None:
 
 def chat(
     prompt: Optional[str] = typer.Argument(None, help="Ask once and exit. Piped stdin is appended to it."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model (or Azure deployment)."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="Model (or Azure deployment): 'chatfn models' lists them.", autocompletion=complete_model
+    ),
     profile: Optional[str] = typer.Option(
         None, "--profile", "-p", help="Profile: built in (groq, ollama…: 'chatfn config show --profiles') or from the config."
     ),

@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 from typing import IO
 
 DEFAULT_COMMAND = "chat"
-ROOT_OPTIONS = frozenset({"--version", "-h", "--help"})
+ROOT_OPTIONS = frozenset({"--version", "-h", "--help", "--install-completion", "--show-completion"})
 
 
 def with_default_command(argv: Sequence[str], commands: Collection[str], stdin: IO[bytes] | IO[str] | None) -> list[str]:

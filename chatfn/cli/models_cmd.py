@@ -58,6 +58,57 @@ def models(
         warning(f"the default {'deployment' if endpoint.provider == 'azure' else 'model'} {default!r} is not listed")
 
 
+COMPLETION_CACHE_SECONDS = 300
+COMPLETION_TIMEOUT_SECONDS = 3.0
+
+
+def complete_model(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion for ``-m``: the profile's models, cached a few minutes; nothing on any failure.
+
+    Completion runs on every Tab, so the listing is kept in the user cache (ids only)
+    and a slow or absent server costs at most a few seconds, once.
+    """
+    try:
+        from chatfn.settings.config import load_config
+
+        params = ctx.params
+        settings = load_config(params.get("config"))
+        endpoint, _ = endpoint_for_listing(settings, params.get("profile"))
+        ids = _cached_ids(endpoint)
+    except Exception:  # completion must never print a traceback into the user's shell
+        return []
+    return [name for name in ids if name.startswith(incomplete)]
+
+
+def _cached_ids(endpoint: Any) -> list[str]:
+    import time
+    from dataclasses import replace
+
+    from platformdirs import user_cache_dir
+
+    from chatfn.wire.models import list_models
+
+    path = Path(user_cache_dir("chatfn", appauthor=False)) / "models.json"
+    key = f"{endpoint.provider} {endpoint.url if endpoint.provider != 'azure' else endpoint.base_url}"
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    entry = cache.get(key) if isinstance(cache, dict) else None
+    if isinstance(entry, dict) and time.time() - float(entry.get("at", 0)) < COMPLETION_CACHE_SECONDS:
+        return [str(name) for name in entry.get("ids", [])]
+    quick = replace(endpoint, timeout=COMPLETION_TIMEOUT_SECONDS, max_retries=0)
+    ids = [entry.id for entry in list_models(quick).models]
+    cache = cache if isinstance(cache, dict) else {}
+    cache[key] = {"at": time.time(), "ids": ids}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(cache), encoding="utf-8")
+    except OSError:
+        pass
+    return ids
+
+
 def endpoint_for_listing(settings: Any, profile: Optional[str]) -> tuple[Any, Optional[str]]:
     """The profile's endpoint and its default model; listing works even when no model is set."""
     from chatfn.wire.endpoint import resolve_endpoint

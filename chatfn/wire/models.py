@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from chatfn.errors import ProviderError
+from chatfn.output.console import one_line
+from chatfn.output.sanitize import clean
 from chatfn.wire.endpoint import Endpoint, make_client
 
 AZURE_DEPLOYMENTS_API_VERSION = "2023-03-15-preview"
@@ -109,8 +111,7 @@ def _entries(data: Any) -> list[ListedModel]:
 
 
 def _text(value: Any) -> str | None:
-    """A printable one-line string from the server, or None (ids are shown in a terminal)."""
+    """A clean one-line string from the server, or None (ids are shown in a terminal)."""
     if not isinstance(value, str):
         return None
-    text = "".join(char for char in value if char.isprintable()).strip()
-    return text[:200] or None
+    return one_line(clean(value), 200) or None
