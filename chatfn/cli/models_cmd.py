@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import typer
 
+from chatfn.cli.options import ConfigOption
 from chatfn.errors import ConfigError
 from chatfn.output.console import emit
 from chatfn.output.sanitize import json_safe, visible
@@ -24,7 +25,7 @@ def register(app: typer.Typer) -> None:
 def models(
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile (built in or from the config)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Config file."),
+    config: Optional[Path] = ConfigOption,
 ) -> None:
     """List the models the profile's server offers (GET /models); '*' marks the default."""
     from chatfn.output.console import status, warning
