@@ -25,7 +25,9 @@ from chatfn.events import (
     UsageEvent,
 )
 from chatfn.log.session import ChatLog
+from chatfn.output.sanitize import clean_data
 from chatfn.settings.config import ToolSettings
+from chatfn.tools.policy import Exposure, returns_private_data
 from chatfn.tools.run import Approve, run_tool_calls
 from chatfn.tools.tool import Tool
 from chatfn.wire.assemble import AssembledMessage, StreamAssembler
@@ -40,6 +42,8 @@ class ChatOptions:
     max_rounds: int = 10
     tool_settings: ToolSettings = field(default_factory=ToolSettings)
     approve: Approve = lambda tool, arguments: False
+    exposure: Exposure = field(default_factory=Exposure)
+    """The private data the conversation holds; the approval policy reads it (shared with the approver)."""
 
 
 @dataclass
@@ -51,7 +55,9 @@ class Usage:
     total_tokens: int = 0
     responses: int = 0
 
-    def add(self, usage: dict[str, Any]) -> None:
+    def add(self, usage: Any) -> None:
+        if not isinstance(usage, dict):  # a server's usage of any other shape means nothing
+            return
         self.responses += 1
         for name in ("prompt_tokens", "completion_tokens", "total_tokens"):
             value = usage.get(name)
@@ -92,6 +98,7 @@ class ChatSession:
         self.messages: list[dict[str, Any]] = []
         if history:
             self.messages.extend(self._adopt(history))
+            self._note_private_history()
         else:
             self.clear()
 
@@ -125,6 +132,19 @@ class ChatSession:
                 'over Chat Completions and are left out (set api = "responses" in the profile to keep them)'
             )
         return messages
+
+    def _note_private_history(self) -> None:
+        """A resumed conversation holds private data if any earlier result may be private."""
+        names: dict[Any, str] = {}
+        for message in self.messages:
+            for call in message.get("tool_calls") or []:
+                if isinstance(call, dict):
+                    names[call.get("id")] = str((call.get("function") or {}).get("name") or "")
+            if message.get("role") in ("tool", "function"):
+                name = message.get("name") or names.get(message.get("tool_call_id")) or ""
+                tool = self.tools.get(name)
+                if tool is None or returns_private_data(tool, self.options.tool_settings):
+                    self.options.exposure.note(name or "an earlier tool")
 
     def clear(self) -> None:
         """Start over with only the system message, as the original sample's clear_conversation."""
@@ -240,10 +260,10 @@ class ChatSession:
         self._append(
             message.to_message(),
             model=message.model or self.endpoint.model,
-            usage=message.usage,
+            usage=message.usage if isinstance(message.usage, dict) else None,
             duration=time.perf_counter() - started,
         )
-        if message.usage:
+        if message.usage and isinstance(message.usage, dict):
             self.usage.add(message.usage)
             yield UsageEvent(message.usage)
         if message.finish_reason == "length":
@@ -359,6 +379,9 @@ class ChatSession:
         # Ctrl-C here reaches send(), which answers the calls that did not run.
         outcomes = run_tool_calls(calls, self.tools, self.options.tool_settings, approve=self.options.approve)
         for outcome in outcomes:
+            tool = self.tools.get(outcome.call.name)
+            if outcome.ok and tool is not None and returns_private_data(tool, self.options.tool_settings):
+                self.options.exposure.note(tool.name)
             self._append(
                 self._result_message(message, outcome.call, outcome.content),
                 duration=outcome.duration,
@@ -394,6 +417,7 @@ class ChatSession:
     # -- history and log -----------------------------------------------------
 
     def _append(self, message: dict[str, Any], **meta: Any) -> None:
+        message = clean_data(message)  # a lone surrogate from the model cannot be logged or shown
         self.messages.append(message)
         if self.log is None:
             return

@@ -62,6 +62,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
         input=input,
         timeout=timeout,
         check=False,
+        start_new_session=True,  # no controlling terminal, as in CI
     )
 
 

@@ -30,6 +30,9 @@ class Terminal:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         self.master = master
+        def take_terminal() -> None:  # after setsid: the pty becomes the process's /dev/tty, as in a real terminal
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
         self.process = subprocess.Popen(
             [sys.executable, "-m", "chatfn", *args],
             stdin=slave,
@@ -37,6 +40,8 @@ class Terminal:
             stderr=slave,
             env=dict(env),
             start_new_session=True,
+            pass_fds=(slave,),
+            preexec_fn=take_terminal,
         )
         os.close(slave)
         self.output = ""

@@ -80,20 +80,20 @@ def test_approval_prompt_yes_no_always(chat_server, terminal_env, chat_plugin_en
     try:
         term.read_until("User: ")
         term.type("one\n")
-        term.read_until(r"Run dangerous\(path='a'\)\?")
+        term.read_until(r'run dangerous from plugin chattools\?\n\s+dangerous\(path="a"\)')
         term.type("n\n")
         term.read_until(r"Answer one\.[\s\S]*User: ")
         term.type("two\n")
-        term.read_until(r"Run dangerous\(path='b'\)\?")
+        term.read_until(r'run dangerous from plugin chattools\?\n\s+dangerous\(path="b"\)')
         term.type("y\n")
         term.read_until(r"Answer two\.[\s\S]*User: ")
         term.type("three\n")
-        term.read_until(r"Run dangerous\(path='c'\)\?")
+        term.read_until(r'run dangerous from plugin chattools\?\n\s+dangerous\(path="c"\)')
         term.type("a\n")
         term.read_until(r"Answer three\.[\s\S]*User: ")
         term.type("four\n")  # always: no question this time
         screen = term.read_until(r"Answer four\.[\s\S]*User: ")
-        assert "Run dangerous(path='d')" not in screen
+        assert 'dangerous(path="d")' not in screen
         term.type("exit\n")
         assert term.wait() == 0
     finally:

@@ -80,11 +80,8 @@ def chat(
     text = _one_shot_text(prompt)
     tools = [] if no_tools else _select_tools(settings, tool or [])
     interactive = is_terminal(sys.stdin)
-    options = ChatOptions(
-        max_rounds=value("max_rounds", flag=max_rounds, file=settings.max_rounds),
-        tool_settings=settings.tools,
-        approve=Approver(settings.tools, approve_all=approve, interactive=interactive),
-    )
+    options = ChatOptions(max_rounds=value("max_rounds", flag=max_rounds, file=settings.max_rounds), tool_settings=settings.tools)
+    options.approve = Approver(settings.tools, approve_all=approve, exposure=options.exposure)
     logging = value("log_enabled", flag=False if no_log else None, file=settings.log.enabled)
     log, history = _open_log(settings, endpoint, enabled=logging, resume=resume, cid=cid)
     session = ChatSession(endpoint, tools, options, history=history, log=log, on_warning=warning)
@@ -155,12 +152,13 @@ def _select_tools(settings: Any, names: list[str]) -> list[Any]:
 
 def _print_tools(tools: Any) -> None:
     from chatfn.output.console import status
+    from chatfn.output.sanitize import visible
 
     listed = list(tools)
     if not listed:
         status("no tools")
     for tool in listed:
-        status(f"{tool.name:28} {tool.plugin:12} {tool.summary}")
+        status(visible(f"{tool.name:28} {tool.plugin:12} {tool.summary}"))
 
 
 def _open_log(

@@ -202,6 +202,13 @@ def weather_from_config(settings: Mapping[str, Any]) -> Weather:
 @chatfn.hookimpl
 def register_tools(register: Any, plugin_config: Mapping[str, Mapping[str, Any]]) -> None:
     """The sample's three tools, the weather made real."""
-    register(get_current_date, schema=DATE_SCHEMA)
-    register(get_current_time, schema=TIME_SCHEMA)
-    register(weather_from_config(plugin_config.get("builtin", {})), schema=WEATHER_SCHEMA)
+    local = {"read_only_hint": True, "open_world_hint": False, "idempotent_hint": True}
+    register(get_current_date, schema=DATE_SCHEMA, **local)
+    register(get_current_time, schema=TIME_SCHEMA, **local)
+    # The weather asks a web service: open-world, so it asks once the conversation holds private data.
+    register(
+        weather_from_config(plugin_config.get("builtin", {})),
+        schema=WEATHER_SCHEMA,
+        read_only_hint=True,
+        open_world_hint=True,
+    )

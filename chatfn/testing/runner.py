@@ -93,6 +93,7 @@ def run_chatfn_cli(
         cwd=cwd,
         timeout=timeout,
         check=False,
+        start_new_session=True,  # no controlling terminal: an approval prompt cannot reach the tester's
     )
     return subprocess.CompletedProcess(
         command,

@@ -20,17 +20,48 @@ class ArgumentError(ValueError):
 # -- arguments ---------------------------------------------------------------------
 
 
+MAX_DEPTH = 64
+"""How deeply arguments may nest: far more than any schema needs, far less than Python's stack."""
+
+
 def parse_arguments(raw: str | None) -> dict[str, Any]:
-    """The model's JSON arguments as a dict ("" means no arguments)."""
+    """The model's JSON arguments as a dict ("" means no arguments).
+
+    Nesting is bounded (:data:`MAX_DEPTH`), so validation and everything after it
+    can walk the value without running out of stack; lone surrogates (``"\\ud800"``),
+    which nothing can encode, become U+FFFD.
+    """
     if raw is None or not raw.strip():
         return {}
     try:
         value = json.loads(raw)
     except ValueError as error:
         raise ArgumentError(f"arguments are not valid JSON ({error})") from None
+    except RecursionError:
+        raise ArgumentError(f"arguments nest deeper than {MAX_DEPTH} levels") from None
     if not isinstance(value, dict):
         raise ArgumentError(f"arguments must be a JSON object, not {type(value).__name__}")
-    return value
+    if _depth(value) > MAX_DEPTH:
+        raise ArgumentError(f"arguments nest deeper than {MAX_DEPTH} levels")
+    from chatfn.output.sanitize import clean_data
+
+    return clean_data(value)
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests, without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 _validators: dict[str, Any] = {}

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from chatfn.errors import ToolError
 from chatfn.events import ToolCall, ToolOutcome
 from chatfn.tools.arguments import ArgumentError, parse_arguments, validate_arguments
-from chatfn.tools.policy import tool_timeout
+from chatfn.tools.policy import Denied, tool_timeout
 from chatfn.tools.tool import Tool
 
 if TYPE_CHECKING:
     from chatfn.settings.config import ToolSettings
 
-Approve = Callable[[Tool, dict[str, Any]], bool]
+Approve = Callable[[Tool, dict[str, Any]], "bool | Denied"]
+"""Says whether a call may run: True, False, or :class:`Denied` with the reason the model is told."""
 DENIED = "the user denied this tool call"
 
 
@@ -206,8 +207,10 @@ def run_tool_calls(
         except ArgumentError as error:
             outcomes[index] = _failed(call, str(error))
             continue
-        if not approve(tool, arguments):
-            outcomes[index] = ToolOutcome(call, f"Error: {DENIED}", ok=False, error=DENIED, denied=True)
+        verdict = approve(tool, arguments)
+        if not verdict:
+            reason = verdict.reason if isinstance(verdict, Denied) else DENIED
+            outcomes[index] = ToolOutcome(call, f"Error: {reason}", ok=False, error=reason, denied=True)
             continue
         ready.append((index, tool, arguments))
     with tool_output_to_stderr():

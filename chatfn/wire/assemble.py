@@ -103,7 +103,7 @@ class StreamAssembler:
         """Take one chunk; return the text, reasoning and refusal pieces it carried."""
         try:
             usage = chunk.get("usage")
-            if usage:
+            if usage and isinstance(usage, dict):  # any other shape means nothing
                 self._usage = usage
             model = chunk.get("model")
             if model:
