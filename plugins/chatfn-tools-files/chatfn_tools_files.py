@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import stat
 import time
 from collections import deque
@@ -417,6 +418,7 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
             matcher = regex_engine.compile(pattern if regex else regex_engine.escape(pattern), flags)
         except (regex_engine.error, RecursionError, OverflowError) as error:
             raise ValueError(f"invalid regular expression {pattern!r}: {error}") from None
+        whole_text = _whole_text_matcher(regex_engine, pattern if regex else regex_engine.escape(pattern), flags)
         root = settings.root_path()
         results: list[str] = []
         used = 0
@@ -430,17 +432,23 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
                     skipped += 1
                     continue
                 searched += 1
-                for number, line in enumerate(lines, start=1):
+                too_slow = (
+                    f"search_files stopped after {settings.search_timeout:g} s at {relative}{{}}: "
+                    + ("the regular expression is too slow on this text (avoid nested repeats such as '(a+)+')" if regex else "too much to search; narrow it with path or glob")
+                )
+                try:
+                    candidates = _candidate_lines(whole_text, lines, deadline) if whole_text else range(len(lines))
+                except TimeoutError:
+                    raise TimeoutError(too_slow.format("")) from None
+                for index in candidates:
+                    number, line = index + 1, lines[index]
                     remaining = deadline - time.monotonic()
                     try:
                         if remaining <= 0:
                             raise TimeoutError
                         found = matcher.search(line, timeout=remaining, concurrent=True)
                     except TimeoutError:
-                        raise TimeoutError(
-                            f"search_files stopped after {settings.search_timeout:g} s at {relative}:{number}: "
-                            + ("the regular expression is too slow on this text (avoid nested repeats such as '(a+)+')" if regex else "too much to search; narrow it with path or glob")
-                        ) from None
+                        raise TimeoutError(too_slow.format(f":{number}")) from None
                     if not found:
                         continue
                     shown = line if len(line) <= MAX_SEARCH_LINE_CHARS else line[:MAX_SEARCH_LINE_CHARS] + "…"
@@ -463,6 +471,49 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
         return "\n".join([*results, summary]) if results else f"No matches. {summary}"
 
     return [list_directory, read_file, search_files]
+
+
+_CONTEXT_SENSITIVE = re.compile(r"\(\?|\\[AZzGK]")
+
+
+def _whole_text_matcher(engine: Any, pattern: str, flags: int) -> Any:
+    """The pattern for one pass over a whole file, or None where that could miss a line's match.
+
+    Matching line by line with a timeout costs microseconds per call; one ``finditer``
+    over the file finds the few lines worth that cost. It is exact for a pattern whose
+    match depends on nothing outside the matched text but line starts and ends; a
+    pattern with lookaround, inline flags or text anchors (``(?...)``, ``\\A``, ``\\Z``)
+    is matched line by line throughout.
+    """
+    if _CONTEXT_SENSITIVE.search(pattern):
+        return None
+    return engine.compile(pattern, flags | engine.MULTILINE)
+
+
+def _candidate_lines(matcher: Any, lines: list[str], deadline: float) -> Sequence[int]:
+    """Indexes of the lines a line-by-line search must look at: where a whole-file match starts.
+
+    Matches found over the joined text never overlap; one that crosses a line end could
+    hide a later line's own match, so then every line is a candidate.
+    """
+    import bisect
+
+    if not lines:
+        return []
+    text = "\n".join(lines)
+    starts: list[int] = []
+    offset = 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    found: list[int] = []
+    for match in matcher.finditer(text, timeout=max(deadline - time.monotonic(), 0.001), concurrent=True):
+        if "\n" in match.group():
+            return range(len(lines))
+        index = bisect.bisect_right(starts, match.start()) - 1
+        if not found or found[-1] != index:
+            found.append(index)
+    return found
 
 
 def _scan(fd: int) -> list[os.DirEntry[str]]:
