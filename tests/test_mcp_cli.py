@@ -171,3 +171,26 @@ def test_a_missing_sdk_is_one_line_with_the_install_command(tmp_path: Path, monk
         load_tools(config)
     assert str(raised.value) == "MCP servers are configured, but the MCP SDK is not installed"
     assert raised.value.hint == "pip install 'chatfn[mcp]'"
+
+
+def test_an_open_world_mcp_tool_asks_once_the_conversation_holds_private_data(
+    chat_server, run_chatfn, chatfn_env: dict[str, str], tmp_path: Path
+) -> None:
+    servers = mcp_file(
+        tmp_path / "servers.json",
+        {"time": TIME_SERVER, "image": {"command": sys.executable, "args": [FAULT_SERVER, "image"]}},
+    )
+    script = (
+        tool_calls(("time_get_current_time", {"timezone": "UTC"})),
+        tool_calls(("image_picture", {})),
+        text("Done."),
+    )
+    chat_server.script(*script)
+    plain = run_chatfn("chat", "--mcp-config", str(servers), "time, then a picture")
+    assert plain.returncode == 0 and "[image: image/png" in chat_server.requests[2].messages[-1]["content"]
+    Path(chatfn_env["CHATFN_CONFIG"]).write_text('[tools]\nprivate_data = ["time_*"]\n', encoding="utf-8")
+    chat_server.script(*script)
+    guarded = run_chatfn("chat", "--mcp-config", str(servers), "time, then a picture")
+    assert guarded.returncode == 0
+    denied = chat_server.requests[5].messages[-1]["content"]
+    assert denied.startswith("Error: not run: denied") and "private data" in denied
