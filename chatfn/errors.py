@@ -12,7 +12,8 @@ next step) and maps to an exit code::
     └── LogError             1  the conversation log cannot be opened or written
 
     KeyboardInterrupt      130  the user pressed Ctrl-C (Typer and the chat loop handle it)
-    └── HangUp             130  the terminal went away (SIGHUP): an interrupt that also ends a session
+    └── HangUp             130  the terminal went away (SIGHUP) or chatfn was told to stop (SIGTERM):
+                                an interrupt that keeps the partial answer and ends a session
 """
 
 from __future__ import annotations

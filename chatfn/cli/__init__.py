@@ -83,6 +83,10 @@ def run(argv: list[str] | None = None) -> None:
     _stop_on_hang_up()
     if COMPLETION_VARIABLE not in os.environ:  # a shell asking for completions passes no real argv
         argv = with_default_command(sys.argv[1:] if argv is None else argv, command_names(app), sys.stdin)
+        if _wants_json(argv):
+            from chatfn.output.console import keep_stdout_private
+
+            keep_stdout_private()  # what plugins and tools print goes to stderr, at import and later
     try:
         app(args=argv, prog_name="chatfn")
     except ChatfnError as error:
@@ -107,16 +111,30 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-def _stop_on_hang_up() -> None:
-    """Turn SIGHUP into :class:`HangUp`, so a closed terminal ends chatfn like Ctrl-C does."""
-    if not hasattr(signal, "SIGHUP"):  # Windows
-        return
+def _wants_json(argv: list[str]) -> bool:
+    """True when ``--json`` is among the options (not after a ``--``)."""
+    for argument in argv:
+        if argument == "--":
+            return False
+        if argument == "--json":
+            return True
+    return False
 
+
+def _stop_on_hang_up() -> None:
+    """Turn SIGHUP and SIGTERM into :class:`HangUp`: chatfn ends like Ctrl-C, keeping the partial answer.
+
+    A closed terminal sends SIGHUP; ``kill``, ``timeout`` and service managers send
+    SIGTERM. Either way what arrived is logged and the exit code is 130.
+    """
     def hang_up(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # once is enough
+        signal.signal(signum, signal.SIG_IGN)  # once is enough
         raise HangUp()
 
-    signal.signal(signal.SIGHUP, hang_up)
+    for name in ("SIGHUP", "SIGTERM"):
+        signum = getattr(signal, name, None)
+        if signum is not None:  # Windows has no SIGHUP
+            signal.signal(signum, hang_up)
 
 
 def debug_enabled() -> bool:

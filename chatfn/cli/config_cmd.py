@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -94,7 +95,12 @@ def init_command(
         raise ConfigError(f"{target}: already exists, not overwritten", hint="edit it, or pass --force")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(example_config(), encoding="utf-8")
+        # 0600: the file may come to hold an api_key.
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(example_config())
+        if os.name == "posix":
+            os.chmod(target, 0o600)  # --force over an older, wider file
     except OSError as error:
         raise ConfigError(f"{target}: cannot write config file: {error.strerror or error}") from None
     status(f"wrote {target}")

@@ -12,6 +12,7 @@ the API takes none.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -51,6 +52,41 @@ def default_log_path(config_log_path: str | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("chatfn")) / "logs.db"
+
+
+def _private_file(path: Path) -> None:
+    """Make the log's folder (when chatfn makes it, or it is chatfn's own) 0700 and the database 0600.
+
+    Conversations hold whatever the user and their tools saw. SQLite creates the -wal
+    and -shm files with the database's mode, so creating the database 0600 first
+    keeps all three private; existing ones are tightened.
+    """
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)
+    elif folder == Path(_platform_data_dir()) and os.name == "posix":
+        _tighten(folder, 0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if os.name == "posix":
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists():
+                _tighten(file, 0o600)
+
+
+def _platform_data_dir() -> str:
+    import platformdirs
+
+    return platformdirs.user_data_dir("chatfn")
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Take group and other permissions off ``path`` if it is ours and has them."""
+    try:
+        info = path.stat()
+        if info.st_uid == os.getuid() and info.st_mode & 0o077:
+            os.chmod(path, mode)
+    except OSError:  # not ours to change: leave it
+        pass
 
 
 @dataclass
@@ -118,7 +154,7 @@ class LogStore:
         path = Path(path)
         connection: sqlite3.Connection | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _private_file(path)
             connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA journal_mode = WAL").fetchone()

@@ -8,6 +8,7 @@ has more than one source; this module only reads the file.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
@@ -134,7 +135,30 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{file}: cannot read config file: {error.strerror or error}") from None
     config = parse_config(raw, file)
     config.source = file
+    _warn_if_readable(file, config)
     return config
+
+
+def _warn_if_readable(file: Path, config: Config) -> None:
+    """One line when a file holding a secret can be read by other users of the machine."""
+    if os.name != "posix":
+        return
+    try:
+        mode = file.stat().st_mode
+    except OSError:
+        return
+    if not mode & 0o044 or redacted(config) == _plain(config):
+        return
+    from chatfn.output.console import warning
+
+    warning(f"{file} holds a secret and other users can read it (mode {mode & 0o777:o}); run: chmod 600 {file}")
+
+
+def _plain(config: Config) -> dict[str, Any]:
+    data = asdict(config)
+    data.pop("source", None)
+    data.pop("mcp_files", None)
+    return data
 
 
 def parse_config(raw: bytes, file: Path | str) -> Config:
@@ -238,7 +262,4 @@ def redacted(config: Config) -> dict[str, Any]:
     """The config as plain data with every secret replaced, for ``chatfn config show``."""
     from chatfn.output.redact import redact_data
 
-    data = asdict(config)
-    data.pop("source", None)
-    data.pop("mcp_files", None)
-    return redact_data(data)
+    return redact_data(_plain(config))

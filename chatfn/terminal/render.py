@@ -278,7 +278,9 @@ def make_renderer(*, json_lines: bool, quiet: bool, out: TextIO | None = None) -
     """JSON lines when asked, Markdown in a terminal, plain text otherwise."""
     from chatfn.output.console import is_terminal
 
-    stream = out or sys.stdout
+    from chatfn.output.console import answer_stream
+
+    stream = out or answer_stream()
     if json_lines:
         return JsonRenderer(stream, quiet=quiet)
     if is_terminal(stream):
