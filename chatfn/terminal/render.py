@@ -276,9 +276,7 @@ class MarkdownRenderer(PlainRenderer):
 
 def make_renderer(*, json_lines: bool, quiet: bool, out: TextIO | None = None) -> PlainRenderer:
     """JSON lines when asked, Markdown in a terminal, plain text otherwise."""
-    from chatfn.output.console import is_terminal
-
-    from chatfn.output.console import answer_stream
+    from chatfn.output.console import answer_stream, is_terminal
 
     stream = out or answer_stream()
     if json_lines:
