@@ -147,8 +147,14 @@ class ChatSession:
                     self.options.exposure.note(name or "an earlier tool")
 
     def clear(self) -> None:
-        """Start over with only the system message, as the original sample's clear_conversation."""
+        """Start over with only the system message, as the original sample's clear_conversation.
+
+        The log starts a new conversation too: resuming the old one must not bring back
+        what the user cleared, nor resuming the new one what came before.
+        """
         self.messages = []
+        if self.log is not None:
+            self.log.start_new()
         if self.endpoint.system_prompt:
             self._append({"role": "system", "content": self.endpoint.system_prompt})
 

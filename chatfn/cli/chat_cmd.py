@@ -151,14 +151,15 @@ def _select_tools(settings: Any, names: list[str]) -> list[Any]:
 
 
 def _print_tools(tools: Any) -> None:
+    from chatfn.cli.tools_cmd import tool_table
     from chatfn.output.console import status
-    from chatfn.output.sanitize import visible
+    from chatfn.output.fit import columns_of
 
     listed = list(tools)
     if not listed:
         status("no tools")
-    for tool in listed:
-        status(visible(f"{tool.name:28} {tool.plugin:12} {tool.summary}"))
+    for line in tool_table(listed, columns_of(sys.stderr)):
+        status(line)
 
 
 def _open_log(

@@ -198,9 +198,9 @@ def render_conversation(conversation: Conversation) -> list[str]:
     call_names: dict[Any, str] = {}
     for logged in conversation.messages:
         lines.append("")
-        lines.append(_header(logged))
         message = logged.message
         text = _content_text(message.get("content"))
+        lines.append(_header(logged, shown=text or ""))
         role = logged.role
         if role in ("tool", "function"):
             name = message.get("name") or call_names.get(message.get("tool_call_id")) or "tool"
@@ -220,7 +220,8 @@ def render_conversation(conversation: Conversation) -> list[str]:
     return lines
 
 
-def _header(logged: LoggedMessage) -> str:
+def _header(logged: LoggedMessage, shown: str = "") -> str:
+    """The message's role and bookkeeping; an error its text already says is not said again."""
     notes = [_when(logged.created_at, seconds=True)]
     if logged.model and logged.role == "assistant":
         notes.append(logged.model)
@@ -230,8 +231,9 @@ def _header(logged: LoggedMessage) -> str:
         notes.append(f"{logged.usage['total_tokens']} tokens")
     if logged.interrupted:
         notes.append("[interrupted]")
-    if logged.error:
-        notes.append(f"[error: {' '.join(logged.error.split())}]")
+    error = " ".join((logged.error or "").split())
+    if error and error not in " ".join(shown.split()):
+        notes.append(f"[error: {error}]")
     return f"── {logged.role} ──  " + "  ".join(notes)
 
 

@@ -48,13 +48,27 @@ def list_command(
         return
     if not len(toolset):
         status("no tools")
-    width = max((len(tool.name) for tool in toolset), default=0) + 2
-    plugin_width = max((len(tool.plugin) for tool in toolset), default=0) + 2
-    for tool in toolset:
-        note = " (replaces the built-in)" if tool.name in toolset.replaced else ""
-        emit(visible(f"{tool.name:{width}}{tool.plugin:{plugin_width}}{tool.summary}{note}".rstrip()))
+    from chatfn.output.console import answer_stream
+    from chatfn.output.fit import columns_of
+
+    for line in tool_table(toolset, columns_of(answer_stream()), replaced=toolset.replaced):
+        emit(line)
     if toolset.hidden:
         status(f"turned off by config: {', '.join(sorted(toolset.hidden))}")
+
+
+def tool_table(tools: Any, columns: int | None, *, replaced: Any = ()) -> list[str]:
+    """One line per tool: name, plugin, summary; each cut to ``columns`` at a word boundary."""
+    from chatfn.output.fit import fit
+
+    listed = list(tools)
+    width = max((len(tool.name) for tool in listed), default=0) + 2
+    plugin_width = max((len(tool.plugin) for tool in listed), default=0) + 2
+    lines = []
+    for tool in listed:
+        note = " (replaces the built-in)" if tool.name in replaced else ""
+        lines.append(fit(visible(f"{tool.name:{width}}{tool.plugin:{plugin_width}}{tool.summary}{note}".rstrip()), columns))
+    return lines
 
 
 def _forget_mcp_tools(settings: Any) -> None:

@@ -24,22 +24,41 @@ class ChatLog(Protocol):
     def drop_last_turn(self) -> None:
         """Delete the last user message and everything after it (``/retry`` asks it again)."""
 
+    def start_new(self) -> None:
+        """Log what follows as a new conversation (``/clear``)."""
+
 
 class SessionLog:
-    """Writes one session's messages into one logged conversation, created on first write."""
+    """Writes one session's messages into one logged conversation, created with its first user message.
+
+    A session opened and left, or cleared and left, logs nothing: the system message
+    waits here until a user message comes, and only then is the conversation made.
+    """
 
     def __init__(self, store: Any, endpoint: Endpoint, conversation_id: str | None = None) -> None:
         self.store = store
         self.endpoint = endpoint
         self.conversation_id = conversation_id
+        self._waiting: list[tuple[dict[str, Any], dict[str, Any]]] = []  # system messages before the first prompt
 
     def add_message(self, message: dict[str, Any], **meta: Any) -> None:
         """Store one complete message at once, so a crash loses nothing already complete."""
         if self.conversation_id is None:
+            if message.get("role") != "user":
+                self._waiting.append((message, meta))
+                return
             self.conversation_id = self.store.new_conversation(
                 model=self.endpoint.model, provider=self.endpoint.provider, profile=self.endpoint.profile
             )
+            waiting, self._waiting = self._waiting, []
+            for earlier, earlier_meta in waiting:
+                self.store.add_message(self.conversation_id, earlier, **earlier_meta)
         self.store.add_message(self.conversation_id, message, **meta)
+
+    def start_new(self) -> None:
+        """What follows goes into a new conversation, so resuming it never re-sends what was cleared."""
+        self.conversation_id = None
+        self._waiting = []
 
     def drop_last_turn(self) -> None:
         """Delete the last user message and what followed it, so a resumed chat sends what this one does."""

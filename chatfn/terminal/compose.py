@@ -90,7 +90,7 @@ def read_message(read: Callable[[str], str]) -> Composed:
         except HangUp:
             raise
         except KeyboardInterrupt:  # drop the message being written, not the session
-            sys.stdout.write("\n")
+            sys.stderr.write("\n")  # for the terminal's sake; stdout may be a --json stream
             return Composed("", typed=False)
     return Composed(line, typed=True)
 

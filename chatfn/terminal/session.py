@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from functools import partial
 from pathlib import Path
+from typing import Any, TextIO
 
 from chatfn.chat import ChatSession
-from chatfn.events import Event
 from chatfn.errors import ChatfnError, HangUp
+from chatfn.events import Event
 from chatfn.output.console import status
 from chatfn.terminal.render import PlainRenderer
 
@@ -31,7 +32,8 @@ HELP = """\
 /tools       list the tools the model may call
 /usage       token usage so far
 /help        this help
-/exit        leave (so do 'exit', an empty line, Ctrl-D and Ctrl-C at the prompt)"""
+/exit        leave (so do 'exit', an empty line, Ctrl-D and Ctrl-C at the prompt)
+//text       send '/text' as a message (a line starting with one / is a command)"""
 
 LEAVE = {"", "exit", "/exit", "/quit"}
 
@@ -51,8 +53,9 @@ def warm_up_sdk() -> None:
 class LineReader:
     """``input()`` with readline editing and a history file, where readline exists."""
 
-    def __init__(self, history_file: Path | None) -> None:
+    def __init__(self, history_file: Path | None, *, prompt_to: TextIO | None = None) -> None:
         self.history_file = history_file
+        self.prompt_to = prompt_to  # None: input() writes the prompt to stdout, as usual
         self._readline = None
         if history_file is None or not sys.stdin.isatty():
             return
@@ -69,7 +72,11 @@ class LineReader:
 
     def read(self, prompt: str) -> str:
         """One line from the user; EOFError on Ctrl-D."""
-        return input(prompt)
+        if self.prompt_to is None:
+            return input(prompt)
+        self.prompt_to.write(prompt)
+        self.prompt_to.flush()
+        return input()
 
     def save(self) -> None:
         """Keep the history for the next session."""
@@ -99,8 +106,13 @@ def run_interactive(
     """Prompt, answer, repeat, until the user leaves."""
     from chatfn.terminal.compose import bracketed_paste, read_message
 
-    reader = reader or LineReader(history_path())
+    # with --json, stdout is the JSON stream: prompts and the rest of the dialogue go to stderr
+    side = sys.stderr if renderer.machine_readable else sys.stdout
+    reader = reader or LineReader(history_path(), prompt_to=sys.stderr if renderer.machine_readable else None)
     status("chatfn: type a message; an empty line or 'exit' leaves, \"\"\" for several lines, /help for commands")
+    if session.conversation_id is not None:  # -c / --cid: say where this picks up
+        for line in resumed(session.conversation_id, session.messages):
+            status(line)
     try:
         with bracketed_paste():
             while True:
@@ -109,13 +121,15 @@ def run_interactive(
                 except HangUp:
                     raise
                 except (EOFError, KeyboardInterrupt):
-                    sys.stdout.write("\n")
+                    side.write("\n")
                     return
                 text = composed.text.strip()
                 turn: Turn | None = None
                 if composed.typed and text in LEAVE:
                     return
-                if composed.typed and text.startswith("/"):
+                if composed.typed and text.startswith("//"):
+                    turn = partial(session.send, composed.text.replace("/", "", 1))
+                elif composed.typed and text.startswith("/"):
                     turn = _command(text, session, renderer, show_tools)
                 elif text:  # an empty block or paste sends nothing
                     turn = partial(session.send, composed.text)
@@ -125,13 +139,35 @@ def run_interactive(
         reader.save()
 
 
+def resumed(conversation_id: str, messages: list[dict[str, Any]]) -> list[str]:
+    """Which conversation a session continues, and its last question and answer."""
+    from chatfn.output.console import one_line
+    from chatfn.output.sanitize import visible
+
+    said = [message for message in messages if message.get("role") in ("user", "assistant")]
+    lines = [f"chatfn: continuing conversation {conversation_id} ({len(said)} messages); it ended with:"]
+    last_user = next((i for i in range(len(said) - 1, -1, -1) if said[i]["role"] == "user"), None)
+    for message in said[last_user:] if last_user is not None else []:
+        text = _text_of(message.get("content"))
+        if text:
+            lines.append(f"  {message['role'].capitalize()}: {visible(one_line(text, 100))}")
+    return lines
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
 Turn = Callable[[], Iterator[Event]]
 """What answering one message takes: a fresh generator of the loop's events."""
 
 
 def _answer(turn: Turn, renderer: PlainRenderer) -> None:
-    sys.stdout.write("\nAssistant: ")
-    sys.stdout.flush()
+    renderer.begin_answer()
     try:
         with closing(turn()) as events:
             for event in events:
@@ -142,11 +178,15 @@ def _answer(turn: Turn, renderer: PlainRenderer) -> None:
         renderer.interrupted()
     except ChatfnError as error:
         renderer.error(error)
-    sys.stdout.write("\n")
+    renderer.end_answer()
 
 
 def _command(text: str, session: ChatSession, renderer: PlainRenderer, show_tools: Callable[[], None]) -> Turn | None:
-    """Run a slash command; return the turn it asks for (/retry, /edit), else None."""
+    """Run a slash command; return the turn it asks for (/retry, /edit), else None.
+
+    A typed line starting with ``/`` is always a command, so a typo is never sent to
+    the model; ``//text`` sends ``/text`` (see :data:`HELP`).
+    """
     name, _, argument = text.partition(" ")
     argument = argument.strip()
     if name == "/clear":
@@ -175,7 +215,7 @@ def _command(text: str, session: ChatSession, renderer: PlainRenderer, show_tool
         else:
             status(f"chatfn: system prompt: {session.endpoint.system_prompt}")
     else:
-        status(f"chatfn: unknown command {name}; /help lists them")
+        status(f"chatfn: unknown command {name}; /help lists them; start with // to send it as a message")
     return None
 
 
