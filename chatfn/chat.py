@@ -21,6 +21,7 @@ from chatfn.events import (
     Started,
     ToolCall,
     ToolCallEvent,
+    ToolOutcome,
     ToolResultEvent,
     UsageEvent,
 )
@@ -28,7 +29,7 @@ from chatfn.log.session import ChatLog
 from chatfn.output.sanitize import clean_data
 from chatfn.settings.config import ToolSettings
 from chatfn.tools.policy import Exposure, returns_private_data
-from chatfn.tools.run import Approve, run_tool_calls
+from chatfn.tools.run import Approve, RoundInterrupted, run_tool_calls
 from chatfn.tools.tool import Tool
 from chatfn.wire.assemble import AssembledMessage, StreamAssembler
 from chatfn.wire.endpoint import Endpoint, make_client
@@ -382,8 +383,15 @@ class ChatSession:
         calls = message.tool_calls
         for call in calls:
             yield ToolCallEvent(call)
-        # Ctrl-C here reaches send(), which answers the calls that did not run.
-        outcomes = run_tool_calls(calls, self.tools, self.options.tool_settings, approve=self.options.approve)
+        try:
+            outcomes = run_tool_calls(calls, self.tools, self.options.tool_settings, approve=self.options.approve)
+        except RoundInterrupted as stopped:
+            # keep and show what finished; send() answers the calls still running as interrupted
+            yield from self._keep_outcomes(message, stopped.finished)
+            raise KeyboardInterrupt from None
+        yield from self._keep_outcomes(message, outcomes)
+
+    def _keep_outcomes(self, message: AssembledMessage, outcomes: list[ToolOutcome]) -> Iterator[Event]:
         for outcome in outcomes:
             tool = self.tools.get(outcome.call.name)
             if outcome.ok and tool is not None and returns_private_data(tool, self.options.tool_settings):

@@ -66,6 +66,13 @@ class IsolatedCall:
         finally:
             self.stop()
 
+    def ready(self) -> bool:
+        """True when the worker has sent its answer (or died): :meth:`result` will not wait."""
+        try:
+            return bool(self._receiver.poll(0))
+        except (OSError, ValueError):  # already stopped
+            return False
+
     def stop(self) -> None:
         """Kill the worker if it still runs, and reap it."""
         process = self._process

@@ -35,6 +35,18 @@ Approve = Callable[[Tool, dict[str, Any]], "bool | Denied"]
 DENIED = "the user denied this tool call"
 
 
+class RoundInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a round, carrying the outcomes of the calls that had already finished.
+
+    A tool that took 0.00 s has a real result; only the calls still running when the
+    user pressed Ctrl-C are answered as interrupted (by the chat loop).
+    """
+
+    def __init__(self, finished: list[ToolOutcome]) -> None:
+        super().__init__()
+        self.finished = finished
+
+
 # -- results -------------------------------------------------------------------------
 
 
@@ -127,6 +139,12 @@ class _Pending:
             self._error = error
         finally:
             self._mark_done()
+
+    def is_done(self) -> bool:
+        """True when the call has finished: :meth:`wait` returns (or raises) at once."""
+        if self._isolated is not None:
+            return self._isolated.ready()
+        return self._done.is_set()
 
     def cancel(self) -> None:
         """Stop the call if it can be stopped (an isolated one); others are abandoned."""
@@ -222,18 +240,24 @@ def run_tool_calls(
                 outcomes[index] = _failed(calls[index], f"{tool.name} failed: {_describe(error)}")
         try:
             for index, running in pending:
-                try:
-                    text, truncated = cap(running.wait(), settings.max_result_chars)
-                except ToolError as error:
-                    outcomes[index] = _failed(calls[index], str(error), running.duration)
-                    continue
-                outcomes[index] = ToolOutcome(
-                    calls[index], text, ok=True, duration=running.duration, truncated=truncated
-                )
+                outcomes[index] = _outcome(calls[index], running, settings)
+        except KeyboardInterrupt:
+            for index, running in pending:
+                if index not in outcomes and running.is_done():
+                    outcomes[index] = _outcome(calls[index], running, settings)
+            raise RoundInterrupted([outcomes[index] for index in sorted(outcomes)]) from None
         finally:
             for _, running in pending:
                 running.cancel()
     return [outcomes[index] for index in range(len(calls))]
+
+
+def _outcome(call: ToolCall, running: _Pending, settings: ToolSettings) -> ToolOutcome:
+    try:
+        text, truncated = cap(running.wait(), settings.max_result_chars)
+    except ToolError as error:
+        return _failed(call, str(error), running.duration)
+    return ToolOutcome(call, text, ok=True, duration=running.duration, truncated=truncated)
 
 
 def _failed(call: ToolCall, message: str, duration: float = 0.0) -> ToolOutcome:
