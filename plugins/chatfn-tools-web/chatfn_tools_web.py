@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from typing import Any, Union
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import chatfn
@@ -39,8 +39,8 @@ CHUNK_BYTES = 65536
 USER_AGENT = "chatfn-tools-web/0.2 (+https://pypi.org/project/chatfn-tools-web/)"
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "application/x-yaml")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class WebSettings:
         if not host:
             raise ValueError(f"{url!r}{via} has no host name")
         try:
-            parts.port
+            _ = parts.port  # urlsplit checks the port only when asked
         except ValueError:
             raise ValueError(f"{url!r}{via} has an invalid port") from None
         if self.allow_hosts and not _matches(host, self.allow_hosts):
