@@ -251,35 +251,49 @@ def median(values: Sequence[float]) -> float:
 # --------------------------------------------------------------------------- 1 and 4
 
 
-def bench_tool_round(bench: Bench) -> None:
+def chat_tool_round() -> list[Response]:
+    return [tool_calls(("echo_text", {"text": "hello"})), text(ANSWER)]
+
+
+def chat_tool_result(request: RecordedRequest) -> Any:
+    """What the follow-up request carried as the tool's result."""
+    message = request.messages[-1]
+    return message.get("content") if message.get("role") == "tool" else message
+
+
+def bench_tool_round(
+    bench: Bench,
+    *,
+    responses: Callable[[], list[Response]] = chat_tool_round,
+    tool_result: Callable[[RecordedRequest], Any] = chat_tool_result,
+    bare: str = BARE_TOOL_ROUND,
+    label: str = "1.",
+    startup: bool = True,
+) -> None:
     """One-shot chat with one tool round, and start-up to the first request (with tools loaded)."""
     python = sys.executable
 
     def expect_answer(run: Run) -> None:
         if run.stdout.strip() != ANSWER:
             raise RuntimeError(f"unexpected answer {run.stdout!r}")
-        tool_message = bench.server.requests[-1].messages[-1]
-        if tool_message.get("role") != "tool" or tool_message.get("content") != "hello":
-            raise RuntimeError(f"the tool result did not reach the server: {tool_message!r}")
-
-    def responses() -> list[Response]:
-        return [tool_calls(("echo_text", {"text": "hello"})), text(ANSWER)]
+        result = tool_result(bench.server.requests[-1])
+        if result != "hello":
+            raise RuntimeError(f"the tool result did not reach the server: {result!r}")
 
     results = bench.interleaved(
         {
             "chatfn": lambda: bench.run([python, "-m", "chatfn", "chat", "-q", PROMPT], responses(), expect_answer),
-            "sdk": lambda: bench.run(
-                [python, "-c", BARE_TOOL_ROUND, DEFAULT_MODEL, PROMPT], responses(), expect_answer
-            ),
+            "sdk": lambda: bench.run([python, "-c", bare, DEFAULT_MODEL, PROMPT], responses(), expect_answer),
         }
     )
     chatfn, sdk = results["chatfn"], results["sdk"]
-    bench.row("1. one-shot, one tool round (wall)", median([r.wall for r in chatfn]), median([r.wall for r in sdk]))
-    bench.row(
-        "4. start -> 1st request (tools loaded)",
-        median([r.to_first_request for r in chatfn]),
-        median([r.to_first_request for r in sdk]),
-    )
+    bench.row(f"{label} one-shot, one tool round (wall)", median([r.wall for r in chatfn]), median([r.wall for r in sdk]))
+    if startup:
+        bench.row(
+            "4. start -> 1st request (tools loaded)",
+            median([r.to_first_request for r in chatfn]),
+            median([r.to_first_request for r in sdk]),
+        )
 
 
 # --------------------------------------------------------------------------- 2
@@ -306,10 +320,18 @@ def in_big_parts(response: Response, size: int = 65536) -> Response:
     return replace(response, parts=[body[i : i + size] for i in range(0, len(body), size)])
 
 
-def bench_long_answer(bench: Bench, chunks: int) -> None:
+def bench_long_answer(
+    bench: Bench,
+    chunks: int,
+    *,
+    answer: Callable[[int], tuple[Response, int]] = long_answer,
+    bare_loop: str = BARE_READ_LOOP,
+    label: str = "2.",
+    startup: bool = True,
+) -> None:
     """A long answer piped: chatfn's CLI and library loop against a bare SDK loop."""
     python = sys.executable
-    per_event, expected = long_answer(chunks)
+    per_event, expected = answer(chunks)
 
     def expect_text(run: Run) -> None:
         if len(run.stdout.rstrip("\n")) != expected:
@@ -325,7 +347,7 @@ def bench_long_answer(bench: Bench, chunks: int) -> None:
                 [python, "-m", "chatfn", "chat", "-q", "--no-tools", "go"], [response], expect_text
             ),
             "lib": lambda: bench.run([python, "-c", CHATFN_READ_LOOP], [response], expect_text),
-            "sdk": lambda: bench.run([python, "-c", BARE_READ_LOOP, DEFAULT_MODEL], [response], expect_nothing),
+            "sdk": lambda: bench.run([python, "-c", bare_loop, DEFAULT_MODEL], [response], expect_nothing),
         }
 
     for mode, response in (("one write per event", per_event), ("64 KiB writes", in_big_parts(per_event))):
@@ -333,7 +355,7 @@ def bench_long_answer(bench: Bench, chunks: int) -> None:
         cli, lib, sdk = results["cli"], results["lib"], results["sdk"]
         goal = "<= 1.10x"
         wall = median([r.wall for r in cli]), median([r.wall for r in sdk])
-        bench.row(f"2. {chunks:,} chunks, {mode}: wall", *wall, goal)
+        bench.row(f"{label} {chunks:,} chunks, {mode}: wall", *wall, goal)
         bench.row(
             "   request arrives -> process exit",
             median([r.request_to_exit for r in cli]),
@@ -342,7 +364,7 @@ def bench_long_answer(bench: Bench, chunks: int) -> None:
         )
         loop = median([r.loop for r in lib]), median([r.loop for r in sdk])
         bench.row("   streaming loop in-process (library)", *loop, goal)
-        if mode == "one write per event":
+        if mode == "one write per event" and startup:
             bench.row(
                 "4. start -> 1st request (--no-tools)",
                 median([r.to_first_request for r in cli]),

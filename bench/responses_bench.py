@@ -23,21 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chat_bench import (
-    ANSWER,
-    CHATFN_READ_LOOP,
-    LONG_CHUNKS,
-    PROMPT,
-    Bench,
-    Run,
-    in_big_parts,
-    make_plugin,
-    median,
-    print_table,
-)
+from chat_bench import ANSWER, LONG_CHUNKS, Bench, bench_long_answer, bench_tool_round, make_plugin, print_table
 
 from chatfn.testing import (
     DEFAULT_MODEL,
+    RecordedRequest,
     Response,
     ScriptedServer,
     chatfn_environment,
@@ -82,28 +72,14 @@ print(f"LOOP {time.perf_counter() - started:.6f}", file=sys.stderr)
 '''
 
 
-def bench_tool_round(bench: Bench) -> None:
-    """One-shot chat with one tool round over the Responses API."""
-    python = sys.executable
+def responses_tool_round() -> list[Response]:
+    return [responses_tool_calls(("echo_text", {"text": "hello"})), responses_text(ANSWER)]
 
-    def expect_answer(run: Run) -> None:
-        if run.stdout.strip() != ANSWER:
-            raise RuntimeError(f"unexpected answer {run.stdout!r}")
-        output = bench.server.requests[-1].input[-1]
-        if output.get("type") != "function_call_output" or output.get("output") != "hello":
-            raise RuntimeError(f"the tool result did not reach the server: {output!r}")
 
-    def responses() -> list[Response]:
-        return [responses_tool_calls(("echo_text", {"text": "hello"})), responses_text(ANSWER)]
-
-    results = bench.interleaved(
-        {
-            "chatfn": lambda: bench.run([python, "-m", "chatfn", "chat", "-q", PROMPT], responses(), expect_answer),
-            "sdk": lambda: bench.run([python, "-c", BARE_TOOL_ROUND, DEFAULT_MODEL, PROMPT], responses(), expect_answer),
-        }
-    )
-    chatfn, sdk = results["chatfn"], results["sdk"]
-    bench.row("R1. one-shot, one tool round (wall)", median([r.wall for r in chatfn]), median([r.wall for r in sdk]))
+def responses_tool_result(request: RecordedRequest) -> Any:
+    """What the follow-up request carried as the tool's result."""
+    item = request.input[-1]
+    return item.get("output") if item.get("type") == "function_call_output" else item
 
 
 def long_answer(chunks: int) -> tuple[Response, int]:
@@ -133,38 +109,6 @@ def long_answer(chunks: int) -> tuple[Response, int]:
     return responses_events(events), len(text)
 
 
-def bench_long_answer(bench: Bench, chunks: int) -> None:
-    """A long Responses answer piped: chatfn's CLI and library loop against a bare SDK loop."""
-    python = sys.executable
-    per_event, expected = long_answer(chunks)
-
-    def expect_text(run: Run) -> None:
-        if len(run.stdout.rstrip("\n")) != expected:
-            raise RuntimeError(f"expected {expected} characters on stdout, got {len(run.stdout)}: {run.stderr[-300:]}")
-
-    def expect_nothing(run: Run) -> None:
-        if run.stdout:
-            raise RuntimeError(f"the bare loop printed {run.stdout[:200]!r}")
-
-    def jobs(response: Response) -> dict[str, Any]:
-        return {
-            "cli": lambda: bench.run([python, "-m", "chatfn", "chat", "-q", "--no-tools", "go"], [response], expect_text),
-            "lib": lambda: bench.run([python, "-c", CHATFN_READ_LOOP], [response], expect_text),
-            "sdk": lambda: bench.run([python, "-c", BARE_READ_LOOP, DEFAULT_MODEL], [response], expect_nothing),
-        }
-
-    for mode, response in (("one write per event", per_event), ("64 KiB writes", in_big_parts(per_event))):
-        results = bench.interleaved(jobs(response))
-        cli, lib, sdk = results["cli"], results["lib"], results["sdk"]
-        bench.row(f"R2. {chunks:,} deltas, {mode}: wall", median([r.wall for r in cli]), median([r.wall for r in sdk]))
-        bench.row(
-            "    request arrives -> process exit",
-            median([r.request_to_exit for r in cli]),
-            median([r.request_to_exit for r in sdk]),
-        )
-        bench.row("    streaming loop in-process (library)", median([r.loop for r in lib]), median([r.loop for r in sdk]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 runs of each instead of 7.")
@@ -186,8 +130,23 @@ def main() -> None:
         env["CHATFN_LOAD_PLUGINS"] = "benchtools"
         bench = Bench(server, env, runs)
         for name, step in (
-            ("tool round", lambda: bench_tool_round(bench)),
-            ("long answer", lambda: bench_long_answer(bench, LONG_CHUNKS)),
+            (
+                "tool round",
+                lambda: bench_tool_round(
+                    bench,
+                    responses=responses_tool_round,
+                    tool_result=responses_tool_result,
+                    bare=BARE_TOOL_ROUND,
+                    label="R1.",
+                    startup=False,
+                ),
+            ),
+            (
+                "long answer",
+                lambda: bench_long_answer(
+                    bench, LONG_CHUNKS, answer=long_answer, bare_loop=BARE_READ_LOOP, label="R2.", startup=False
+                ),
+            ),
         ):
             started = time.perf_counter()
             step()

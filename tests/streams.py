@@ -33,12 +33,13 @@ needs_streams = pytest.mark.skipif(
 )
 
 
-def read_stream(name: str) -> bytes:
+def read_stream(name: str, directory: Path = STREAMS_DIR) -> bytes:
     """The raw SSE body of one recorded stream."""
-    path = STREAMS_DIR / f"{name}.sse"
+    path = directory / f"{name}.sse"
     if not path.is_file():
         pytest.skip(f"recorded stream {path} is missing")
     return path.read_bytes()
+
 
 RESPONSES_DIR = STREAMS_DIR / "responses"
 
@@ -59,7 +60,4 @@ needs_responses_streams = pytest.mark.skipif(
 
 def read_responses_stream(name: str) -> bytes:
     """The raw SSE body of one recorded Responses API stream."""
-    path = RESPONSES_DIR / f"{name}.sse"
-    if not path.is_file():
-        pytest.skip(f"recorded stream {path} is missing")
-    return path.read_bytes()
+    return read_stream(name, RESPONSES_DIR)

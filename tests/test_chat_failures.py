@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from chatfn.testing import error, raw, sse, text
+from chatfn.log.store import LogStore
+from chatfn.testing import error, raw, responses_text, sse, text
 
 FAKE_KEY = "sk-test-fake"
 
@@ -131,8 +132,12 @@ def test_stalled_stream_times_out(chat_server, run_chatfn, tmp_path: Path) -> No
     assert "test-model" in line
 
 
-def test_ctrl_c_during_a_one_shot_answer_exits_130_and_keeps_the_text(chat_server, chatfn_env) -> None:
-    chat_server.script(text("word " * 200, delay=0.05))
+@pytest.mark.parametrize("api", ["tools", "responses"])
+def test_ctrl_c_during_a_one_shot_answer_exits_130_and_keeps_the_text(chat_server, chatfn_env, api: str) -> None:
+    if api == "responses":
+        profile = f'[profiles.r]\nbase_url = "{chat_server.base_url}"\napi = "responses"\n'
+        Path(chatfn_env["CHATFN_CONFIG"]).write_text(profile, encoding="utf-8")
+    chat_server.script((responses_text if api == "responses" else text)("word " * 200, delay=0.05))
     process = subprocess.Popen(
         [sys.executable, "-m", "chatfn", "chat", "hi"],
         env=chatfn_env,
@@ -152,3 +157,10 @@ def test_ctrl_c_during_a_one_shot_answer_exits_130_and_keeps_the_text(chat_serve
     assert process.returncode == 130, stderr
     assert stdout.startswith("word word") and "Traceback" not in stderr
     assert "interrupted" in stderr
+    assert chat_server.requests[0].path.endswith("/responses" if api == "responses" else "/chat/completions")
+    with LogStore.open(Path(chatfn_env["CHATFN_LOG_DB"])) as store:
+        conversation_id = store.latest_conversation_id()
+        assert conversation_id is not None
+        partial = store.conversation(conversation_id).messages[-1]
+    assert partial.interrupted and partial.message["content"].startswith("word word")
+    assert partial.message["role"] == "assistant" and "responses" not in partial.message

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +13,11 @@ from streams import RESPONSES_STREAM_NAMES, needs_responses_streams, read_respon
 from chatfn.log.store import LogStore
 from chatfn.testing import (
     FAKE_API_KEY,
+    RecordedRequest,
+    Response,
     error,
     raw,
+    responses_events,
     responses_failure,
     responses_text,
     responses_tool_calls,
@@ -267,30 +266,6 @@ def test_azure_seed_variables_keep_working(chat_server, run_chatfn, chatfn_env, 
     assert (chat_server.requests[0].path, chat_server.requests[0].model) == (path, "seed-dep")
 
 
-def test_ctrl_c_keeps_the_partial_answer_and_exits_130(chat_server, chatfn_env, responses_profile) -> None:
-    chat_server.script(responses_text("word " * 200, delay=0.05))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatfn", "chat", "hi"],
-        env=chatfn_env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        chat_server.wait_for_requests(1, timeout=20)
-        time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, stderr
-    assert stdout.startswith("word word") and "Traceback" not in stderr
-    partial = logged(chatfn_env)[-1]
-    assert partial["role"] == "assistant" and partial["content"].startswith("word word") and "responses" not in partial
-
-
 # -- every recorded real Responses stream, through the CLI ------------------------------
 
 
@@ -338,3 +313,48 @@ def test_recorded_stream_through_the_cli(chat_server, run_chatfn, responses_prof
 def _data_events(body: bytes) -> list[dict[str, Any]]:
     lines = [line[5:].strip() for line in body.decode().splitlines() if line.startswith("data:")]
     return [json.loads(line) for line in lines if line != "[DONE]"]
+
+
+# -- our own streams with each server quirk, through the CLI -----------------------------
+
+
+def _quirky(quirk: str) -> Response:
+    """A text-then-call answer with one quirk some server has."""
+    request = RecordedRequest(1, "POST", "/v1/responses", {}, {}, b"", {"model": "test-model", "input": []})
+    body = b"".join(responses_tool_calls(("echo", {"text": "q"}), content="Calling.").render(request))
+    events = _data_events(body)
+    if quirk == "item ids change on every event":
+        for number, event in enumerate(events):
+            if "item_id" in event:
+                event["item_id"] = f"item_{number}"
+            if "item" in event:
+                event["item"] = {**event["item"], "id": f"item_{number}"}
+            if event["type"] == "response.completed":
+                event["response"]["output"] = []  # nothing final to fall back on
+    if quirk == "response id changes after created":
+        events[0]["response"]["id"] = "resp_created_only"
+    framing = {"no event lines, comments, [DONE]": "data_only", "event after data": "data_first"}.get(quirk, "event_first")
+    return responses_events(events, framing=framing, comments="comments" in quirk, done="DONE" in quirk)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "quirk",
+    [
+        "no event lines, comments, [DONE]",
+        "event after data",
+        "item ids change on every event",
+        "response id changes after created",
+    ],
+)
+def test_server_quirks_through_the_cli(chat_server, run_chatfn, responses_profile, chat_plugin_env, quirk: str) -> None:
+    chat_server.script(_quirky(quirk), responses_text("Finished."))
+    result = run_chatfn("chat", "--json", "go", env=chat_plugin_env)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "".join(event["text"] for event in events if event["type"] == "text") == "Calling.Finished."
+    assert chat_server.requests[1].input[2:] == [
+        {"role": "assistant", "content": "Calling."},
+        {"type": "function_call", "call_id": "call_1", "name": "echo", "arguments": '{"text":"q"}'},
+        {"type": "function_call_output", "call_id": "call_1", "output": "q"},
+    ]
+    assert logged(responses_profile)[2]["responses"]["id"] == "resp_scripted1"

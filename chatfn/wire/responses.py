@@ -106,7 +106,7 @@ class ResponsesAssembler:
                     self._item(event, "function_call").arguments.append(delta)
                 return []
             if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-                return self._reasoning(event)
+                return self._reasoning(event, event.get("delta"))
             if type(kind) is not str:
                 return self._untyped(event)
             return self._other(kind, event)
@@ -145,7 +145,7 @@ class ResponsesAssembler:
                 return self._whole(event, part.get("text") or part.get("refusal"), "text" if part.get("type") == "output_text" else "refusal")
             return []
         if kind in ("response.reasoning_summary_text.done", "response.reasoning_text.done"):
-            return self._whole_reasoning(event)
+            return self._reasoning(event, event.get("text"), whole=True)
         if kind in ("response.created", "response.in_progress", "response.queued"):
             self._response(event.get("response"))
             return []
@@ -157,7 +157,7 @@ class ResponsesAssembler:
 
     def _untyped(self, event: dict[str, Any]) -> list[Delta]:
         """An event without a type: an error object, a Chat Completions chunk, or noise."""
-        if event.get("choices") is not None and event.get("object", "").startswith("chat.completion"):
+        if event.get("choices") is not None and str(event.get("object") or "").startswith("chat.completion"):
             raise ProviderError(
                 "the server answered with Chat Completions chunks, not Responses events",
                 hint='this server speaks Chat Completions here: set api = "tools" in the profile',
@@ -210,33 +210,21 @@ class ResponsesAssembler:
         out.append(Delta(kind, rest))  # type: ignore[arg-type]
         return out
 
-    def _reasoning(self, event: dict[str, Any]) -> list[Delta]:
-        delta = event.get("delta")
-        if type(delta) is not str or not delta:
+    def _reasoning(self, event: dict[str, Any], text: Any, *, whole: bool = False) -> list[Delta]:
+        """Summary or raw reasoning text: a delta, or (``whole``) a ``.done`` text shown only if no delta was."""
+        if type(text) is not str or not text:
             return []
         slot = self._item(event, "reasoning")
-        key = (event.get("type"), event.get("summary_index", event.get("content_index", 0)))
+        kind = str(event.get("type", "")).replace(".done", ".delta")
+        key = (kind, event.get("summary_index", event.get("content_index", 0)))
+        if whole and key in slot.shown:
+            return []
         out: list[Delta] = []
         if key not in slot.texts:
             if self._any_reasoning_shown():
                 out.append(Delta("reasoning", "\n\n"))
             slot.texts[key] = []
-        slot.texts[key].append(delta)
-        slot.shown.add(key)
-        slot.summary_shown = True
-        out.append(Delta("reasoning", delta))
-        return out
-
-    def _whole_reasoning(self, event: dict[str, Any]) -> list[Delta]:
-        text = event.get("text")
-        if type(text) is not str or not text:
-            return []
-        slot = self._item(event, "reasoning")
-        key = (str(event.get("type", "")).replace(".done", ".delta"), event.get("summary_index", event.get("content_index", 0)))
-        if key in slot.shown:
-            return []
-        out = [Delta("reasoning", "\n\n")] if self._any_reasoning_shown() else []
-        slot.texts[key] = [text]
+        slot.texts[key].append(text)
         slot.shown.add(key)
         slot.summary_shown = True
         out.append(Delta("reasoning", text))
@@ -257,14 +245,8 @@ class ResponsesAssembler:
         if item.get("type") == "reasoning" and not slot.summary_shown:
             out = []
             for summary_index, part in enumerate(item.get("summary") or []):
-                out += self._whole_reasoning(
-                    {
-                        "type": "response.reasoning_summary_text.done",
-                        "output_index": self._index_for(slot),
-                        "summary_index": summary_index,
-                        "text": part.get("text"),
-                    }
-                )
+                marker = {"type": "response.reasoning_summary_text.done", "output_index": self._index_for(slot), "summary_index": summary_index}
+                out += self._reasoning(marker, part.get("text"), whole=True)
             return out
         return []
 
