@@ -575,8 +575,21 @@ def print_table(rows: list[tuple[str, str, str, str, str]]) -> None:
         print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+Steps = Callable[["Bench", argparse.Namespace], Sequence[tuple[str, Callable[[], None]]]]
+
+
+def chat_steps(bench: Bench, options: argparse.Namespace) -> list[tuple[str, Callable[[], None]]]:
+    return [
+        ("tool round", lambda: bench_tool_round(bench)),
+        ("long answer", lambda: bench_long_answer(bench, LONG_CHUNKS)),
+        ("parallel tools", lambda: bench_parallel_tools(bench)),
+        ("markdown", lambda: bench_markdown(bench, LONG_CHUNKS, 2_000, 5.0 if options.quick else 20.0)),
+    ]
+
+
+def main(steps: Steps = chat_steps, *, config: str = "", description: str = __doc__) -> None:
+    """Run ``steps`` against a fresh scripted server (``{base_url}`` in ``config`` is its address)."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 runs of each instead of 7.")
     options = parser.parse_args()
     runs = 3 if options.quick else 7
@@ -588,16 +601,13 @@ def main() -> None:
     )
     with ScriptedServer() as server, tempfile.TemporaryDirectory() as scratch:
         env = chatfn_environment(server, Path(scratch) / "env")
+        if config:
+            Path(env["CHATFN_CONFIG"]).write_text(config.replace("{base_url}", server.base_url), encoding="utf-8")
         plugin = make_plugin(Path(scratch) / "plugin")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin), env.get("PYTHONPATH")]))
         env["CHATFN_LOAD_PLUGINS"] = "benchtools"
         bench = Bench(server, env, runs)
-        for name, step in (
-            ("tool round", lambda: bench_tool_round(bench)),
-            ("long answer", lambda: bench_long_answer(bench, LONG_CHUNKS)),
-            ("parallel tools", lambda: bench_parallel_tools(bench)),
-            ("markdown", lambda: bench_markdown(bench, LONG_CHUNKS, 2_000, 5.0 if options.quick else 20.0)),
-        ):
+        for name, step in steps(bench, options):
             started = time.perf_counter()
             step()
             print(f"  ({name}: {time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)

@@ -16,21 +16,16 @@ Subprocess figures are medians of N runs (7, or 3 with ``--quick``), interleaved
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
-import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from chat_bench import ANSWER, LONG_CHUNKS, Bench, bench_long_answer, bench_tool_round, make_plugin, print_table
+import chat_bench
+from chat_bench import ANSWER, LONG_CHUNKS, Bench, bench_long_answer, bench_tool_round
 
 from chatfn.testing import (
     DEFAULT_MODEL,
     RecordedRequest,
     Response,
-    ScriptedServer,
-    chatfn_environment,
     responses_events,
     responses_text,
     responses_tool_calls,
@@ -109,52 +104,21 @@ def long_answer(chunks: int) -> tuple[Response, int]:
     return responses_events(events), len(text)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 runs of each instead of 7.")
-    options = parser.parse_args()
-    runs = 3 if options.quick else 7
-    load = os.getloadavg()
-    print(
-        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs, "
-        f"Python {sys.version.split()[0]}, median of {runs} runs (+1 warm-up)",
-        flush=True,
-    )
-    with ScriptedServer() as server, tempfile.TemporaryDirectory() as scratch:
-        env = chatfn_environment(server, Path(scratch) / "env")
-        Path(env["CHATFN_CONFIG"]).write_text(
-            f'default_profile = "r"\n[profiles.r]\nbase_url = "{server.base_url}"\napi = "responses"\n', encoding="utf-8"
-        )
-        plugin = make_plugin(Path(scratch) / "plugin")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin), env.get("PYTHONPATH")]))
-        env["CHATFN_LOAD_PLUGINS"] = "benchtools"
-        bench = Bench(server, env, runs)
-        for name, step in (
-            (
-                "tool round",
-                lambda: bench_tool_round(
-                    bench,
-                    responses=responses_tool_round,
-                    tool_result=responses_tool_result,
-                    bare=BARE_TOOL_ROUND,
-                    label="R1.",
-                    startup=False,
-                ),
+def responses_steps(bench: Bench, options: argparse.Namespace) -> list[tuple[str, Callable[[], None]]]:
+    round_trip = {"responses": responses_tool_round, "tool_result": responses_tool_result, "bare": BARE_TOOL_ROUND}
+    return [
+        ("tool round", lambda: bench_tool_round(bench, **round_trip, label="R1.", startup=False)),
+        (
+            "long answer",
+            lambda: bench_long_answer(
+                bench, LONG_CHUNKS, answer=long_answer, bare_loop=BARE_READ_LOOP, label="R2.", startup=False
             ),
-            (
-                "long answer",
-                lambda: bench_long_answer(
-                    bench, LONG_CHUNKS, answer=long_answer, bare_loop=BARE_READ_LOOP, label="R2.", startup=False
-                ),
-            ),
-        ):
-            started = time.perf_counter()
-            step()
-            print(f"  ({name}: {time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
-    print_table(bench.rows)
-    load = os.getloadavg()
-    print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        ),
+    ]
+
+
+PROFILE = 'default_profile = "r"\n[profiles.r]\nbase_url = "{base_url}"\napi = "responses"\n'
 
 
 if __name__ == "__main__":
-    main()
+    chat_bench.main(responses_steps, config=PROFILE, description=__doc__)

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from streams import RESPONSES_STREAM_NAMES, needs_responses_streams, read_responses_stream
 
 from chatfn.events import Delta
@@ -297,3 +299,40 @@ def test_the_assistant_message_round_trips_to_chat_completions() -> None:
     plain, dropped = chat_messages([stored])
     assert dropped == 1
     assert "responses" not in plain[0] and plain[0]["tool_calls"] == stored["tool_calls"]
+
+
+# -- properties ----------------------------------------------------------------------------
+
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SAMPLE = parse(body_of(responses_tool_calls(("add", {"a": 1}), content="Sure.", reasoning="Think.", encrypted_content="E" * 16)))
+
+
+@PROPERTY
+@given(cuts=st.lists(st.integers(min_value=1, max_value=4000), max_size=30))
+def test_any_split_of_the_bytes_gives_the_same_turn(cuts: list[int]) -> None:
+    body = body_of(responses_tool_calls(("add", {"a": 1}), content="Sure.", reasoning="Think.", encrypted_content="E" * 16))
+    decoder, assembler, shown = SSEDecoder(), ResponsesAssembler(), []
+    positions = sorted({cut % len(body) for cut in cuts})
+    for start, end in zip([0, *positions], [*positions, len(body)]):
+        for event in decoder.feed(body[start:end]):
+            shown += assembler.feed(event)
+    for event in decoder.finish():
+        shown += assembler.feed(event)
+    whole, whole_shown = assemble(decode(body))
+    assert assembler.result() == whole.result() and shown == whole_shown
+
+
+@PROPERTY
+@given(data=st.data())
+def test_lost_reordered_or_repeated_events_never_crash(data: st.DataObject) -> None:
+    """Whatever a broken server drops, repeats or reorders, the assembler answers or raises ProviderError."""
+    events = data.draw(st.lists(st.sampled_from(SAMPLE), max_size=len(SAMPLE) + 5))
+    assembler = ResponsesAssembler()
+    try:
+        for event in events:
+            assembler.feed(json.loads(json.dumps(event)))
+    except ProviderError:
+        return
+    message = assembler.result()
+    assert all(call.id and call.arguments for call in message.tool_calls)
+    assert len({call.id for call in message.tool_calls}) == len(message.tool_calls)
