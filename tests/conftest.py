@@ -95,3 +95,24 @@ def local_port():
 
     free.wait = wait  # type: ignore[attr-defined]
     return free
+
+
+@pytest.fixture
+def processes_with():
+    """``processes_with(marker)``: the live processes (not zombies) whose command line holds ``marker``."""
+
+    def find(marker: str) -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = (entry / "stat").read_text().split(") ", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if marker in command and state != "Z":
+                found.append(int(entry.name))
+        return found
+
+    return find

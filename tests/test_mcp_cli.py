@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,20 +30,6 @@ def mcp_file(path: Path, servers: dict) -> Path:
 def imported_sdk(stderr: str) -> bool:
     """Whether ``-X importtime`` output shows the MCP SDK imported."""
     return any(line.split("|")[-1].strip() in ("mcp", "mcp_types") for line in stderr.splitlines() if "|" in line)
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                state = (entry / "stat").read_text().split(") ", 1)[1].split()[0]
-            except OSError:
-                continue
-            if marker in command and state != "Z" and int(entry.name) != os.getpid():
-                found.append(int(entry.name))
-    return found
 
 
 def test_the_model_calls_an_mcp_tool_and_gets_the_servers_answer(chat_server, run_chatfn, tmp_path: Path) -> None:
@@ -123,7 +110,7 @@ def test_mcp_list(run_chatfn, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_no_server_outlives_chatfn(chatfn_env: dict[str, str], tmp_path: Path, signum: int) -> None:
+def test_no_server_outlives_chatfn(chatfn_env: dict[str, str], tmp_path: Path, signum: int, processes_with: Any) -> None:
     marker = str(tmp_path / "marker")
     servers = mcp_file(
         tmp_path / "servers.json",

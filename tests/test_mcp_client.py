@@ -58,22 +58,6 @@ def load(tmp_path: Path):
     return run
 
 
-def children_running(marker: str) -> list[int]:
-    """Processes whose command line holds ``marker`` (the servers a test started)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = (entry / "stat").read_text().split(") ", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker in command and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
 def test_time_server_tools_and_calls(load) -> None:
     tools = load(
         {"servers": {"time": {"command": sys.executable, "args": ["-m", "mcp_server_time", "--local-timezone", "UTC"]}}},
@@ -101,7 +85,7 @@ def test_git_server_reads_a_repository(load, tmp_path: Path) -> None:
     assert tools["git_git_commit"].needs_approval and not tools["git_git_status"].needs_approval
 
 
-def test_faults_cost_one_line_and_leave_the_other_tools_working(load, tmp_path: Path) -> None:
+def test_faults_cost_one_line_and_leave_the_other_tools_working(load, tmp_path: Path, processes_with: Any) -> None:
     marker = str(tmp_path)  # in every server's command line, so this test finds exactly its own
     raw = {
         "call_timeout": 2,
@@ -126,11 +110,11 @@ def test_faults_cost_one_line_and_leave_the_other_tools_working(load, tmp_path: 
         tools["crash_echo"].function(text="x")
     assert tools["ok_shout"].function(text="fine") == "FINE"
     deadline = time.monotonic() + 20  # the mute server is stopped (SIGTERM after a grace period)
-    while len(children_running(marker)) > 2 and time.monotonic() < deadline:
+    while len(processes_with(marker)) > 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert len(children_running(marker)) == 2  # ok and hang are still up
+    assert len(processes_with(marker)) == 2  # ok and hang are still up
     shared_pool().close()
-    assert children_running(marker) == []
+    assert processes_with(marker) == []
 
 
 def test_two_hundred_tools(load) -> None:
