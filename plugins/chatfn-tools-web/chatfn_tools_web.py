@@ -357,7 +357,10 @@ def _resolve(host: str, port: int, url: str, settings: WebSettings, deadline: fl
 def _connect(url: str, settings: WebSettings, deadline: float) -> http.client.HTTPConnection:
     """A connection to a checked address of the URL's host; the host name stays for Host and SNI."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".")
+    try:  # the name as DNS, the Host header and TLS see it (bücher.example -> xn--bcher-kva.example)
+        host = (parts.hostname or "").rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{url!r} has a host name that cannot be encoded") from None
     https = parts.scheme.lower() == "https"
     port = parts.port or (443 if https else 80)
     refused: list[str] = []

@@ -397,6 +397,18 @@ def test_host_header_keeps_the_name(servers: tuple[str, str], monkeypatch: pytes
     assert seen == [f"named.test:{port}"]
 
 
+def test_an_international_host_name_is_sent_as_idna(servers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    port = int(servers[0].rsplit(":", 1)[1])
+    real = socket.getaddrinfo
+    asked: list[str] = []
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: (asked.append(host), real("127.0.0.1", *a, **k))[1])
+    seen: list[str] = []
+    original = Handler.do_GET
+    monkeypatch.setattr(Handler, "do_GET", lambda self: (seen.append(self.headers["Host"]), original(self)))
+    assert "just text" in fetch(f"http://bücher.test:{port}/text.txt")
+    assert asked == ["xn--bcher-kva.test"] and seen == [f"xn--bcher-kva.test:{port}"]
+
+
 def test_a_gzip_bomb_is_cut_at_max_bytes(server: str) -> None:
     result = fetch(f"{server}/bomb", {"max_bytes": 1_000_000}, max_chars=10)
     assert result.splitlines()[2:] == [
