@@ -425,9 +425,15 @@ def make_tools(settings: FilesSettings) -> list[Callable[..., str]]:
         searched = skipped = 0
         stopped: str | None = None
         with open_inside(settings, root, path) as start:
-            for relative, lines in _text_files(start, settings):
-                if glob and not (fnmatch.fnmatch(relative.rsplit("/", 1)[-1], glob) or fnmatch.fnmatch(relative, glob)):
-                    continue
+            def wanted(relative: str) -> bool:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"search_files stopped after {settings.search_timeout:g} s before {relative}: "
+                        "too much to search; narrow it with path or glob"
+                    )
+                return not glob or fnmatch.fnmatch(relative.rsplit("/", 1)[-1], glob) or fnmatch.fnmatch(relative, glob)
+
+            for relative, lines in _text_files(start, settings, wanted):
                 if lines is None:
                     skipped += 1
                     continue
@@ -542,20 +548,25 @@ def _describe_entry(entry: os.DirEntry[str], directory: Opened, settings: FilesS
     return entry.name
 
 
-def _text_files(start: Opened, settings: FilesSettings) -> Iterator[tuple[str, list[str] | None]]:
-    """``(path relative to the root, lines or None when skipped)`` for each file under ``start``, sorted.
+def _text_files(
+    start: Opened, settings: FilesSettings, wanted: Callable[[str], bool]
+) -> Iterator[tuple[str, list[str] | None]]:
+    """``(path relative to the root, lines or None when skipped)`` for each ``wanted`` file under ``start``, sorted.
 
     The walk holds a descriptor for each directory and opens every entry relative to it
     without following symlinks, so nothing it reads can lie outside the root.
     """
     if not stat.S_ISDIR(start.info.st_mode):
-        yield start.display, _lines_of(start.fd, start.info, start.parts, settings)
+        if wanted(start.display):
+            yield start.display, _lines_of(start.fd, start.info, start.parts, settings)
         return
     for directory, dirnames, filenames, dir_fd in os.fwalk(".", dir_fd=start.fd, follow_symlinks=False):
         base = start.parts + tuple(part for part in directory.split("/") if part not in ("", "."))
         dirnames[:] = sorted(name for name in dirnames if name not in SKIPPED_DIRS and settings.denied_by((*base, name)) is None)
         for name in sorted(filenames):
             parts = (*base, name)
+            if not wanted("/".join(parts)):
+                continue
             try:
                 fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
             except OSError:  # a symlink (not followed) or unreadable

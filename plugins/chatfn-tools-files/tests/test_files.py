@@ -417,6 +417,14 @@ def test_a_search_reports_exactly_the_lines_a_line_by_line_search_matches(
     assert found == expected
 
 
+def test_a_search_past_its_time_stops_between_files(workspace: Path) -> None:
+    for index in range(50):
+        (workspace / f"f{index:02}.txt").write_text("nothing here\n" * 1000)
+    search = load_tools({"root": str(workspace), "search_timeout": 0.000001})["search_files"]
+    with pytest.raises(TimeoutError, match=r"stopped after 1e-06 s before \S+: too much to search; narrow it with path or glob"):
+        search(pattern="needle")
+
+
 def test_ctrl_c_stops_a_slow_search_in_chatfn(workspace: Path, tmp_path: Path) -> None:
     """Matching runs without the GIL, so chatfn's main thread still takes Ctrl-C."""
     (workspace / "a.txt").write_text("a" * 20000 + "!\n")
