@@ -97,3 +97,19 @@ def test_logs_rm_all_needs_a_confirmation(chat_server, run_chatfn, chatfn_env) -
     assert done.returncode == 0 and "deleted 2 conversations" in done.stderr
     assert json.loads(run_chatfn("logs", "list", "--json").stdout) == []
     assert search_index_rows(Path(chatfn_env["CHATFN_LOG_DB"]), "one") == 0
+
+
+def test_logs_rm_all_asks_in_a_terminal(chat_server, run_chatfn, chatfn_env) -> None:
+    from terminal import Terminal
+
+    chat_server.script(text("Kept for now."))
+    run_chatfn("chat", "one")
+    for answer, left in (("n", 1), ("y", 0)):
+        term = Terminal("logs", "rm", "--all", env={**chatfn_env, "TERM": "xterm-256color"})
+        try:
+            term.read_until(r"Delete all 1 logged conversations\? \[y/N\]")
+            term.type(answer + "\n")
+            assert term.wait() == 0
+        finally:
+            term.close()
+        assert len(json.loads(run_chatfn("logs", "list", "--json").stdout)) == left
