@@ -48,9 +48,14 @@ def list_command(
         origin = " ".join(part for part in (info.distribution, info.version) if part) or "-"
         status = info.status if info.reason is None else f"{info.status}: {info.reason}"
         timing = f"  {info.load_time * 1000:.1f} ms" if timings else ""
+        if info.status == "loaded" and info.problems:
+            status = f"loaded with {len(info.problems)} warning" + ("s" if len(info.problems) > 1 else "")
         emit(visible(f"{info.name}  {origin}  [{info.entry_point}]  {status}{timing}"))
         if info.tools:
             emit(visible(f"    tools: {', '.join(info.tools)}"))
+        if info.status == "loaded":
+            for problem in info.problems:
+                emit(visible(f"    warning: {problem}"))
 
 
 @app.command("install", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -100,11 +105,12 @@ def new_command(
 ) -> None:
     """Create a ready-to-install plugin package with a tool, tests and docs."""
     from chatfn.output.console import status
-    from chatfn.plugins.scaffold import new_plugin
+    from chatfn.plugins.scaffold import new_plugin, next_steps
 
     created = new_plugin(name, directory)
-    if created is not None:
-        status(f"created {created}")
+    status(f"created {created}")
+    for line in next_steps(created):
+        status(line)
 
 
 def _pip(action: str, arguments: list[str]) -> int:

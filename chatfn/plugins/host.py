@@ -203,9 +203,8 @@ def _call_hook(
         tools.append(tool)
 
     arguments = {"register": register, "plugin_config": config.plugins}
-    for impl in manager.hook.register_tools.get_hookimpls():
-        if impl.plugin is not plugin:
-            continue
+    hooks = [impl for impl in manager.hook.register_tools.get_hookimpls() if impl.plugin is plugin]
+    for impl in hooks:
         try:
             impl.function(**{name: arguments[name] for name in impl.argnames})
         except BaseException as error:
@@ -214,6 +213,17 @@ def _call_hook(
             _fail(toolset, info, "failed to load", error, report)
             return []
     info.tools = [tool.name for tool in tools]
+    if not hooks and info.name != BUILTIN:
+        unmarked = callable(getattr(plugin, "register_tools", None))
+        _problem(
+            toolset,
+            info,
+            f"plugin {info.label} has no register_tools hook"
+            + ("; its register_tools is not marked with @chatfn.hookimpl" if unmarked else ""),
+            report,
+        )
+    elif not tools and not info.problems:
+        _problem(toolset, info, f"plugin {info.label} registered no tools", report)
     return tools
 
 

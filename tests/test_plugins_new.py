@@ -1,0 +1,54 @@
+"""``chatfn plugins new``: the name, what it says next, and a package whose test and README hold up."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from chatfn.cli import run
+
+
+def _new(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exited:
+        run(["plugins", "new", *args])
+    return int(exited.value.code or 0), capsys.readouterr().err
+
+
+def test_a_prefixed_name_is_not_prefixed_twice_and_next_steps_are_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    code, err = _new(capsys, "chatfn-foo", "--dir", str(work))
+    assert code == 0, err
+    assert [path.name for path in work.iterdir()] == ["chatfn-foo"]
+    package = work / "chatfn-foo"
+    assert 'name = "chatfn-foo"' in (package / "pyproject.toml").read_text(encoding="utf-8")
+    assert (package / "chatfn_foo.py").is_file()
+    assert f"created {package}" in err
+    assert f"cd {package}" in err and "pip install -e '.[test]'" in err and "pytest" in err
+
+
+def test_the_generated_test_runs_nothing_at_collection_and_the_readme_links_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _new(capsys, "stats", "--dir", str(tmp_path))[0] == 0
+    package = tmp_path / "chatfn-stats"
+    tree = ast.parse((package / "tests" / "test_chatfn_stats.py").read_text(encoding="utf-8"))
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            parts = [*statement.decorator_list, *statement.args.defaults]
+        elif isinstance(statement, (ast.Import, ast.ImportFrom, ast.Expr)) and not any(
+            isinstance(node, ast.Call) for node in ast.walk(statement)
+        ):
+            continue
+        else:
+            parts = [statement]
+        calls = [ast.unparse(node) for part in parts for node in ast.walk(part) if isinstance(node, ast.Call)]
+        assert not calls, f"runs at collection: {calls}"
+    readme = (package / "README.md").read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)]+)\)", readme):
+        assert not re.match(r"[a-z]+://", target) and (package / target.split("#")[0]).exists(), target
