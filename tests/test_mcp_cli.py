@@ -109,8 +109,13 @@ def test_mcp_list(run_chatfn, tmp_path: Path) -> None:
     assert "time  stdio  connected" in plain.stdout and "broken  stdio  failed: command not found" in plain.stdout
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_no_server_outlives_chatfn(chatfn_env: dict[str, str], tmp_path: Path, signum: int, processes_with: Any) -> None:
+@pytest.mark.parametrize(
+    "signum", [None, signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["exit", "SIGINT", "SIGTERM", "SIGHUP"]
+)
+def test_no_server_outlives_chatfn(
+    chatfn_env: dict[str, str], tmp_path: Path, signum: int | None, processes_with: Any
+) -> None:
+    """Servers that ignore their closed stdin (--linger) are stopped all the same."""
     marker = str(tmp_path / "marker")
     servers = mcp_file(
         tmp_path / "servers.json",
@@ -119,8 +124,9 @@ def test_no_server_outlives_chatfn(chatfn_env: dict[str, str], tmp_path: Path, s
             "ok": {"command": sys.executable, "args": [FAULT_SERVER, "ok", "--linger", "--token", marker]},
         },
     )
+    call = ["ok_echo", "text=bye"] if signum is None else ["hang_wait_forever"]
     chatfn = subprocess.Popen(
-        [sys.executable, "-m", "chatfn", "tools", "call", "hang_wait_forever", "--mcp-config", str(servers)],
+        [sys.executable, "-m", "chatfn", "tools", "call", *call, "--mcp-config", str(servers)],
         env=chatfn_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -131,13 +137,18 @@ def test_no_server_outlives_chatfn(chatfn_env: dict[str, str], tmp_path: Path, s
         while len(processes_with(marker)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(processes_with(marker)) == 2, "the servers did not start"
-        time.sleep(1)  # the call is in flight
-        chatfn.send_signal(signum)
-        _, stderr = chatfn.communicate(timeout=30)
+        if signum is not None:
+            time.sleep(1)  # the call is in flight
+            chatfn.send_signal(signum)
+        stdout, stderr = chatfn.communicate(timeout=60)
     finally:
         if chatfn.poll() is None:
             chatfn.kill()
-    assert chatfn.returncode != 0 and b"Traceback" not in stderr
+    assert b"Traceback" not in stderr
+    if signum is None:
+        assert chatfn.returncode == 0 and stdout == b"echo: bye\n"
+    else:
+        assert chatfn.returncode != 0
     deadline = time.monotonic() + 20
     while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
