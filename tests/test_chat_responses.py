@@ -358,3 +358,23 @@ def test_server_quirks_through_the_cli(chat_server, run_chatfn, responses_profil
         {"type": "function_call_output", "call_id": "call_1", "output": "q"},
     ]
     assert logged(responses_profile)[2]["responses"]["id"] == "resp_scripted1"
+
+
+def test_on_a_terminal_reasoning_approval_and_markdown_work_as_with_chat_completions(
+    chat_server, chatfn_env, responses_profile, chat_plugin_env
+) -> None:
+    from pty_screen import PtyChatfn
+
+    chat_server.script(
+        responses_tool_calls(("dangerous", {"path": "/tmp/nothing"}), reasoning="The user asked me to delete it."),
+        responses_text("**Deleted** the file."),
+    )
+    env = {**chatfn_env, **chat_plugin_env, "TERM": "xterm-256color"}
+    with PtyChatfn("chat", "delete /tmp/nothing", env=env) as terminal:
+        screen = terminal.wait_for(r"\[y\]es")
+        assert "The user asked me to delete it." in screen and "dangerous" in screen
+        terminal.type("y\n")
+        screen = terminal.wait_for("Deleted the file")
+        assert "**" not in screen  # rendered as Markdown, not shown raw
+        assert terminal.wait() == 0
+    assert chat_server.requests[1].input[-1] == {"type": "function_call_output", "call_id": "call_1", "output": "deleted /tmp/nothing"}
