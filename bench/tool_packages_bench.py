@@ -15,20 +15,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-
-def best(function: Callable[[], Any], runs: int = 3) -> float:
-    """The fastest of ``runs`` timings, in seconds."""
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return min(times)
+from assemble_bench import best_of
 
 
 def html_table() -> None:
@@ -45,7 +34,7 @@ def html_table() -> None:
         per_mb = []
         for megabytes in (0.25, 1, 4):
             document = unit * int(megabytes * 1_000_000 // len(unit))
-            per_mb.append(best(lambda document=document: chatfn_tools_web.html_to_text(document)) / megabytes)
+            per_mb.append(best_of(3, lambda document=document: chatfn_tools_web.html_to_text(document)) / megabytes)
         print(f"{label:<28}" + "".join(f"{value:>10.3f}" for value in per_mb) + f"{per_mb[2] / per_mb[0]:>15.2f}x")
 
 
@@ -72,8 +61,8 @@ def search_table() -> None:
         print("\nsearch_files over 200 files x 250 lines (seconds; baseline: os.walk + re)")
         print(f"{'search':<36}{'tool':>10}{'baseline':>10}{'ratio':>8}")
         for label, pattern, literal in (("literal 'module 7'", "module 7", True), ("regex r'_1\\d_2\\d\\('", r"_1\d_2\d\(", False)):
-            tool = best(lambda pattern=pattern, literal=literal: search(pattern=pattern, regex=not literal, max_results=1000))
-            bare = best(lambda pattern=pattern, literal=literal: baseline(re.escape(pattern) if literal else pattern))
+            tool = best_of(3, lambda pattern=pattern, literal=literal: search(pattern=pattern, regex=not literal, max_results=1000))
+            bare = best_of(3, lambda pattern=pattern, literal=literal: baseline(re.escape(pattern) if literal else pattern))
             print(f"{label:<36}{tool:>10.3f}{bare:>10.3f}{tool / bare:>7.2f}x")
 
 
