@@ -33,7 +33,6 @@ from chatfn.tools.run import Approve, RoundInterrupted, run_tool_calls
 from chatfn.tools.tool import Tool
 from chatfn.wire.assemble import AssembledMessage, StreamAssembler
 from chatfn.wire.endpoint import Endpoint, make_client
-from chatfn.wire.sse import SSEDecoder
 
 
 @dataclass
@@ -224,7 +223,7 @@ class ChatSession:
     def _complete(self) -> Iterator[Event]:
         """Stream one response, append it to the history, and return it."""
         assembler: Any = self._new_assembler()
-        decoder = SSEDecoder()
+        decoder = self.endpoint.stream_decoder()
         started = time.perf_counter()
         content_type = ""
         try:

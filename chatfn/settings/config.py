@@ -47,6 +47,12 @@ class Profile:
     api_key: Optional[str] = field(default=None, repr=False)
     api: Literal["tools", "functions", "responses"] = "tools"
     store: bool = False
+    stream_max_event_mib: float = _positive(16.0)
+    """One streamed event larger than this is an error, not an ever-growing buffer."""
+    stream_max_body_mib: float = _positive(256.0)
+    """A response body larger than this once decompressed (a gzip bomb) is an error."""
+    stream_idle_timeout: float = _positive(300.0)
+    """Seconds a stream may carry only keep-alive comments before chatfn gives up on it."""
     system_prompt: Optional[str] = None
     timeout: float = _positive(60.0)
     max_retries: int = _at_least(2, 0)

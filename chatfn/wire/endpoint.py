@@ -15,6 +15,7 @@ from chatfn.errors import ConfigError
 from chatfn.settings.builtin_profiles import BUILTIN_PROFILES, Service, builtin_profile
 from chatfn.settings.config import Config, Profile
 from chatfn.settings.resolve import SETTINGS, resolve, value
+from chatfn.wire.sse import MIB, SSEDecoder
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key-needed"
@@ -40,6 +41,17 @@ class Endpoint:
     params: dict[str, Any] = field(default_factory=dict)
     store: bool = False
     """Responses API only: let the server keep responses and continue with ``previous_response_id``."""
+    stream_max_event_mib: float = 16.0
+    stream_max_body_mib: float = 256.0
+    stream_idle_timeout: float = 300.0
+
+    def stream_decoder(self) -> SSEDecoder:
+        """An SSE decoder with this endpoint's limits."""
+        return SSEDecoder(
+            max_event_bytes=int(self.stream_max_event_mib * MIB),
+            max_body_bytes=int(self.stream_max_body_mib * MIB),
+            idle_timeout=self.stream_idle_timeout,
+        )
 
     @property
     def azure_v1(self) -> bool:
@@ -225,6 +237,9 @@ def _endpoint(
         headers=dict(p.headers),
         params={**p.params, **p.options},
         store=p.store,
+        stream_max_event_mib=p.stream_max_event_mib,
+        stream_max_body_mib=p.stream_max_body_mib,
+        stream_idle_timeout=p.stream_idle_timeout,
     )
 
 

@@ -2,43 +2,78 @@
 
 The chat loop reads the HTTP body in whatever pieces the network delivers: a read
 can end mid-line, mid-UTF-8 character or between the ``\\r`` and ``\\n`` of a line
-ending. :class:`SSEDecoder` buffers only the unfinished line and works on whole
-lines with bytes methods, because it runs once per read of a long answer.
+ending. :class:`SSEDecoder` keeps the unfinished line as a list of pieces, joined
+once when its line ends, so a line of any length costs time in proportion to its
+size (never a re-concatenation per read), and works on whole lines with bytes
+methods, because it runs once per read of a long answer.
 
 It follows the SSE spec (``\\r\\n``, ``\\r`` or ``\\n`` line endings, comments,
 multi-line ``data:`` joined with ``\\n``, unknown fields ignored) and the
 OpenAI convention of a final ``data: [DONE]``. A chunk that is not a JSON
 object, or that reports an ``error``, becomes a :class:`ProviderError`.
+
+What a server sends is bounded: one event larger than ``max_event_bytes``, or a
+body larger than ``max_body_bytes`` once decompressed (a gzip bomb), is an error,
+and so is a stream whose only traffic for ``idle_timeout`` seconds is keep-alive
+comments, which would otherwise keep a stalled answer alive past every read timeout.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from chatfn.errors import ProviderError
 
-__all__ = ["SSEDecoder"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_EVENT_BYTES", "SSEDecoder"]
 
 _DONE = b"[DONE]"
 _BOM = b"\xef\xbb\xbf"
+MIB = 1024 * 1024
+DEFAULT_MAX_EVENT_BYTES = 16 * MIB
+DEFAULT_MAX_BODY_BYTES = 256 * MIB
+DEFAULT_IDLE_TIMEOUT = 300.0
 
 
 class SSEDecoder:
     """Incremental decoder: :meth:`feed` bytes as they arrive, :meth:`finish` at the end."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.done = False
-        self._partial = b""  # the unfinished last line
+        self.max_event_bytes = max_event_bytes
+        self.max_body_bytes = max_body_bytes
+        self.idle_timeout = idle_timeout
+        self._clock = clock
+        self._pieces: list[bytes] = []  # the unfinished last line, in the pieces it arrived in
+        self._pending = 0  # its length
         self._data: list[bytes] = []  # data lines of the event being read
+        self._event_bytes = 0  # their length
         self._event = b""  # the event's ``event:`` name, when a server sends one
         self._skip_lf = False  # the last read ended in "\r": a leading "\n" ends no line
         self._started = False
+        self._body = 0
+        self._active = False  # this read carried something other than comments
+        self._last_activity = clock()
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         """Decode one read; return the chunks of every event it completed."""
         if self.done or not data:
             return []
+        self._body += len(data)
+        if self._body > self.max_body_bytes:
+            raise ProviderError(
+                f"the response is larger than {self.max_body_bytes / MIB:g} MiB (decompressed); chatfn stopped reading it",
+                hint="raise stream_max_body_mib in the profile if such answers are real",
+            )
         if not self._started:
             self._started = True
             if data.startswith(_BOM):
@@ -50,18 +85,60 @@ class SSEDecoder:
         if b"\r" in data:
             self._skip_lf = data.endswith(b"\r")
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if self._partial:
-            data = self._partial + data
-        lines = data.split(b"\n")
-        self._partial = lines.pop()
-        return self._lines(lines)
+        self._active = False
+        end = data.find(b"\n")
+        if end < 0:
+            self._hold(data)
+            chunks: list[dict[str, Any]] = []
+        else:
+            lines = data[end + 1 :].split(b"\n")
+            first = data[:end]
+            if self._pieces:
+                self._pieces.append(first)
+                first = b"".join(self._pieces)
+                self._pieces, self._pending = [], 0
+            lines.insert(0, first)
+            self._hold(lines.pop())
+            chunks = self._lines(lines)
+        self._check_idle()
+        return chunks
+
+    def _hold(self, piece: bytes) -> None:
+        """Keep ``piece`` of the unfinished line, within the event size limit."""
+        if not piece:
+            return
+        if not self._pieces and piece[:1] != b":":
+            self._active = True
+        elif self._pieces and self._pieces[0][:1] != b":":
+            self._active = True
+        self._pieces.append(piece)
+        self._pending += len(piece)
+        self._check_size(self._pending)
+
+    def _check_size(self, line_bytes: int) -> None:
+        if self._event_bytes + line_bytes > self.max_event_bytes:
+            raise ProviderError(
+                f"the server sent one event larger than {self.max_event_bytes / MIB:g} MiB; chatfn stopped reading it",
+                hint="raise stream_max_event_mib in the profile if such events are real",
+            )
+
+    def _check_idle(self) -> None:
+        now = self._clock()
+        if self._active:
+            self._last_activity = now
+        elif self.idle_timeout is not None and now - self._last_activity > self.idle_timeout:
+            raise ProviderError(
+                f"no answer for {self.idle_timeout:g} s: the server sent only keep-alive comments",
+                hint="the answer so far is kept; try again, or raise stream_idle_timeout in the profile",
+            )
 
     def finish(self) -> list[dict[str, Any]]:
         """Flush the last event when the stream ended without a blank line after it."""
         if self.done:
             return []
-        lines = [self._partial, b""] if self._partial else [b""]
-        self._partial = b""
+        partial = b"".join(self._pieces)
+        self._pieces, self._pending = [], 0
+        lines = [partial, b""] if partial else [b""]
         return self._lines(lines)
 
     def _lines(self, lines: list[bytes]) -> list[dict[str, Any]]:
@@ -70,11 +147,16 @@ class SSEDecoder:
         for line in lines:
             if line:
                 if line.startswith(b"data:"):
-                    value = line[5:]
-                    data.append(value[1:] if value[:1] == b" " else value)
+                    self._active = True
+                    value = line[6:] if line[5:6] == b" " else line[5:]
+                    self._event_bytes += len(value)
+                    self._check_size(0)
+                    data.append(value)
                 elif line[:1] != b":":
+                    self._active = True
                     self._field(line)
             elif data:
+                self._event_bytes = 0
                 self._dispatch(data, chunks)
                 data = self._data = []
                 if self.done:
@@ -103,6 +185,8 @@ class SSEDecoder:
                 return
         try:
             chunk = json.loads(payload)
+        except RecursionError:
+            raise _malformed(payload, "JSON nested too deeply") from None
         except ValueError:
             if event == b"error":
                 raise ProviderError(_error_text({"error": payload.decode("utf-8", "replace")[:200]})) from None
@@ -123,7 +207,7 @@ def _separate_events(data: list[bytes], payload: bytes) -> list[dict[str, Any]]:
     for line in data:
         try:
             chunk = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _malformed(line, "not JSON") from None
         if type(chunk) is not dict:
             raise _malformed(line, "JSON but not an object")
