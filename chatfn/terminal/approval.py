@@ -69,13 +69,16 @@ def whole_call(tool: Tool, arguments: dict[str, Any], reason: str) -> str:
 class Terminal:
     """The controlling terminal, opened for one question and closed after it."""
 
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
+    def __init__(self, read_fd: int, write_fd: int | None = None) -> None:
+        self.read_fd = read_fd
+        self.write_fd = read_fd if write_fd is None else write_fd
 
     @classmethod
     def open(cls) -> Terminal | None:
-        """``/dev/tty``, or None when the process has no controlling terminal."""
+        """``/dev/tty`` (the console on Windows), or None when the process has none."""
         try:
+            if os.name == "nt":
+                return cls(os.open("CONIN$", os.O_RDWR), os.open("CONOUT$", os.O_RDWR))
             return cls(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
         except OSError:
             return None
@@ -83,13 +86,13 @@ class Terminal:
     def write(self, text: str) -> None:
         data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8", "replace")
         while data:
-            data = data[os.write(self.fd, data) :]
+            data = data[os.write(self.write_fd, data) :]
 
     def read_line(self) -> str:
         """One line typed at the terminal; EOFError on Ctrl-D."""
         data = b""
         while not data.endswith(b"\n"):
-            piece = os.read(self.fd, 1024)
+            piece = os.read(self.read_fd, 1024)
             if not piece:
                 if data:
                     break
@@ -99,14 +102,18 @@ class Terminal:
 
     def page(self, text: str) -> None:
         """Show ``text`` through ``$PAGER`` (default ``less``) on this terminal, or plainly."""
-        command = shlex.split(os.environ.get("PAGER") or "less")
+        command = shlex.split(os.environ.get("PAGER") or ("more" if os.name == "nt" else "less"))
         try:
-            subprocess.run(command, input=text.encode("utf-8", "replace"), stdout=self.fd, stderr=self.fd, check=False)
+            subprocess.run(
+                command, input=text.encode("utf-8", "replace"), stdout=self.write_fd, stderr=self.write_fd, check=False
+            )
         except (OSError, ValueError):
             self.write(text + "\n")
 
     def close(self) -> None:
-        os.close(self.fd)
+        os.close(self.read_fd)
+        if self.write_fd != self.read_fd:
+            os.close(self.write_fd)
 
 
 class Approver:
