@@ -84,6 +84,7 @@ class ChatSession:
         legacy = endpoint.api == "functions"
         self._definitions = [tool.openai_function() if legacy else tool.openai_tool() for tool in self.tools.values()]
         self._input: Any = None  # the Responses API's input items, converted as the history grows
+        self._encrypted_reasoning = True  # ask a stateless Responses server for reasoning to send back
         if endpoint.api == "responses":
             from chatfn.wire.items import InputItems, responses_tools
 
@@ -308,21 +309,40 @@ class ChatSession:
             return create(**kwargs)
 
     def _open_responses_stream(self) -> Any:
-        """Start a streamed ``POST /responses``; the body travels in ``extra_body`` (see :meth:`_request`)."""
+        """Start a streamed ``POST /responses``; the body travels in ``extra_body`` (see :meth:`_request`).
+
+        Stateless requests ask for encrypted reasoning, which OpenAI's non-reasoning
+        models refuse with a 400: then ask again without it, for the rest of the
+        session (such a model has no reasoning to send back).
+        """
+        from chatfn.wire.failures import rejects_encrypted_reasoning
         from chatfn.wire.items import responses_request
 
-        body = responses_request(
-            self.endpoint.model,
-            self.messages,
-            tools=self._definitions,
-            store=self.endpoint.store,
-            params=self.endpoint.params,
-            converter=self._input,
-            origin=self.endpoint.url,
-        )
-        model = body.pop("model")
-        del body["stream"]
-        return self.client.responses.with_streaming_response.create(model=model, stream=True, extra_body=body)
+        def create() -> Any:
+            body = responses_request(
+                self.endpoint.model,
+                self.messages,
+                tools=self._definitions,
+                store=self.endpoint.store,
+                params=self.endpoint.params,
+                converter=self._input,
+                origin=self.endpoint.url,
+                encrypted_reasoning=self._encrypted_reasoning,
+            )
+            model = body.pop("model")
+            del body["stream"]
+            return self.client.responses.with_streaming_response.create(model=model, stream=True, extra_body=body)
+
+        if self.endpoint.store or not self._encrypted_reasoning:
+            return create()
+        try:
+            stream = create()
+            return _Entered(stream.__enter__(), stream)
+        except Exception as error:
+            if not rejects_encrypted_reasoning(error):
+                raise
+            self._encrypted_reasoning = False
+            return create()
 
     def _request(self) -> dict[str, Any]:
         """Arguments for ``create``; the history travels in ``extra_body``.

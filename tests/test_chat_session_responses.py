@@ -92,3 +92,15 @@ def test_clear_starts_the_input_over(chat_server) -> None:
         {"role": "system", "content": "You are a helpful AI assistant."},
         {"role": "user", "content": "second"},
     ]
+
+
+def test_a_model_without_encrypted_reasoning_is_asked_again_without_it(chat_server) -> None:
+    """OpenAI's non-reasoning models (gpt-4o, gpt-4.1) refuse include=reasoning.encrypted_content with a 400."""
+    session = make_session(chat_server)
+    refusal = error(400, "Encrypted content is not supported with this model.")
+    chat_server.script(refusal, responses_tool_calls(("echo", {"text": "x"})), responses_text("Done."))
+    events = list(session.send("go"))
+    assert events[-1].kind == "done"
+    includes = [request.body.get("include") for request in chat_server.requests]
+    assert includes == [["reasoning.encrypted_content"], None, None]  # remembered for the session
+    assert session.messages[-1]["content"] == "Done."

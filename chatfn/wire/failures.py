@@ -178,3 +178,12 @@ def rejects_stream_options(error: BaseException) -> bool:
     body = getattr(error, "body", None)
     text = json.dumps(body) if body is not None else str(error)
     return "stream_options" in text or "include_usage" in text
+
+
+def rejects_encrypted_reasoning(error: BaseException) -> bool:
+    """True when a 400 says the model cannot return encrypted reasoning (OpenAI's non-reasoning models)."""
+    if getattr(error, "status_code", None) != 400:
+        return False
+    body = getattr(error, "body", None)
+    text = (json.dumps(body) if body is not None else str(error)).lower()
+    return "encrypted content" in text or "reasoning.encrypted_content" in text

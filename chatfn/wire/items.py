@@ -124,12 +124,14 @@ def responses_request(
     params: Optional[dict[str, Any]] = None,
     converter: Optional[InputItems] = None,
     origin: Optional[str] = None,
+    encrypted_reasoning: bool = True,
 ) -> dict[str, Any]:
     """The JSON body of one streamed ``POST /responses`` for this history.
 
     Stateless (``store`` false): the whole history, with reasoning items carrying
-    their encrypted content, which ``include`` asks the server to return. Stored:
-    ``previous_response_id`` and only the items after that response.
+    their encrypted content, which ``include`` asks the server to return (unless
+    ``encrypted_reasoning`` is false: a model that has none refuses the request).
+    Stored: ``previous_response_id`` and only the items after that response.
     """
     converter = converter or InputItems()
     body = responses_options(params or {})
@@ -141,7 +143,7 @@ def responses_request(
     else:
         body["input"] = converter.items(messages)
     body["store"] = store
-    if not store:
+    if not store and encrypted_reasoning:
         include = [value for value in body.get("include") or [] if value != ENCRYPTED_REASONING]
         body["include"] = [*include, ENCRYPTED_REASONING]
     if tools:
