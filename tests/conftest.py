@@ -9,11 +9,16 @@ venv), the conversation log lives in tmp, and colour and API credentials are gon
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 pytest_plugins = ["chatfn.testing"]
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(autouse=True)
@@ -49,27 +54,16 @@ def fresh_plugin_cache() -> None:
     clear_cache()
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60):
-    """Run the real ``chatfn`` CLI in a subprocess, as a user would."""
-    import subprocess
-    import sys
-
-    return subprocess.run(
-        [sys.executable, "-m", "chatfn", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=input,
-        timeout=timeout,
-        check=False,
-        start_new_session=True,  # no controlling terminal, as in CI
-    )
-
-
 @pytest.fixture
-def cli():
-    """:func:`run_cli`, for tests that drive the command line."""
-    return run_cli
+def cli() -> RunCli:
+    """Run the ``chatfn`` CLI in this process with the isolated environment above (``env`` replaces it)."""
+
+    from chatfn.testing import invoke_chatfn_cli
+
+    def run(*args: str, env: Mapping[str, str] | None = None, input: str | None = None, timeout: float = 60):
+        return invoke_chatfn_cli(*args, env=dict(os.environ) if env is None else env, input=input, timeout=timeout)
+
+    return run
 
 
 @pytest.fixture

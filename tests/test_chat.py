@@ -18,9 +18,9 @@ def tool_messages(request: Any) -> list[dict[str, Any]]:
     return [message for message in request.messages if message["role"] == "tool"]
 
 
-def test_answer_streams_to_stdout_and_the_request_is_complete(chat_server, run_chatfn) -> None:
+def test_answer_streams_to_stdout_and_the_request_is_complete(chat_server, invoke_chatfn) -> None:
     chat_server.script(text("Hello there, how can I help?"))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Hello there, how can I help?\n"
     body = chat_server.requests[0].body
@@ -38,9 +38,9 @@ def test_answer_streams_to_stdout_and_the_request_is_complete(chat_server, run_c
     assert chat_server.requests[0].headers["authorization"] == f"Bearer {FAKE_KEY}"
 
 
-def test_a_tool_round_feeds_the_result_back(chat_server, run_chatfn, chat_plugin_env) -> None:
+def test_a_tool_round_feeds_the_result_back(chat_server, invoke_chatfn, chat_plugin_env) -> None:
     chat_server.script(tool_calls(("echo", {"text": "ab", "times": 2})), text("It said abab."))
-    result = run_chatfn("chat", "use echo", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "use echo", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "It said abab.\n"
     second = chat_server.requests[1].messages
@@ -52,7 +52,7 @@ def test_a_tool_round_feeds_the_result_back(chat_server, run_chatfn, chat_plugin
     assert "⚙ echo" in result.stderr and "abab" in result.stderr
 
 
-def test_parallel_calls_answered_in_order_with_matching_ids(chat_server, run_chatfn, chat_plugin_env) -> None:
+def test_parallel_calls_answered_in_order_with_matching_ids(chat_server, invoke_chatfn, chat_plugin_env) -> None:
     chat_server.script(
         tool_calls(
             ("sleep_for", {"seconds": 0.3}),
@@ -62,7 +62,7 @@ def test_parallel_calls_answered_in_order_with_matching_ids(chat_server, run_cha
         ),
         text("All done."),
     )
-    result = run_chatfn("chat", "go", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "go", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     request = chat_server.requests[1]
     ids = [call["id"] for call in request.messages[-5]["tool_calls"]]
@@ -86,10 +86,10 @@ def test_parallel_calls_answered_in_order_with_matching_ids(chat_server, run_cha
     ids=["unknown", "invalid-json", "missing-arg", "wrong-type", "raises", "timeout", "not-json-result"],
 )
 def test_each_tool_failure_goes_to_the_model_and_the_chat_goes_on(
-    chat_server, run_chatfn, chat_plugin_env, call, expected
+    chat_server, invoke_chatfn, chat_plugin_env, call, expected
 ) -> None:
     chat_server.script(tool_calls(call), text("Recovered."))
-    result = run_chatfn("chat", "try it", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "try it", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Recovered.\n"
     assert "Traceback" not in result.stderr
@@ -99,17 +99,17 @@ def test_each_tool_failure_goes_to_the_model_and_the_chat_goes_on(
         assert "1" in content and "3" in content  # shown, not crashed on
 
 
-def test_timeout_error_names_the_timeout(chat_server, run_chatfn, chat_plugin_env) -> None:
+def test_timeout_error_names_the_timeout(chat_server, invoke_chatfn, chat_plugin_env) -> None:
     chat_server.script(tool_calls(("hang", {})), text("ok"))
-    result = run_chatfn("chat", "hang", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "hang", env=chat_plugin_env)
     content = tool_messages(chat_server.requests[1])[0]["content"]
     assert "timed out" in content and "0.5" in content
     assert result.returncode == 0
 
 
-def test_tool_output_never_reaches_stdout(chat_server, run_chatfn, chat_plugin_env) -> None:
+def test_tool_output_never_reaches_stdout(chat_server, invoke_chatfn, chat_plugin_env) -> None:
     chat_server.script(tool_calls(("noisy", {})), text("Fine."))
-    result = run_chatfn("chat", "--json", "be noisy", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "--json", "be noisy", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     for line in result.stdout.splitlines():
         json.loads(line)
@@ -118,76 +118,76 @@ def test_tool_output_never_reaches_stdout(chat_server, run_chatfn, chat_plugin_e
     assert tool_messages(chat_server.requests[1])[0]["content"] == "quiet result"
 
 
-def test_huge_result_is_capped_with_a_note(chat_server, run_chatfn, chat_plugin_env) -> None:
+def test_huge_result_is_capped_with_a_note(chat_server, invoke_chatfn, chat_plugin_env) -> None:
     chat_server.script(tool_calls(("huge", {})), text("Big."))
-    result = run_chatfn("chat", "big", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "big", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     content = tool_messages(chat_server.requests[1])[0]["content"]
     assert len(content) < 25_000 and "truncated" in content
 
 
 def test_approval_denied_without_a_terminal_and_granted_with_approve(
-    chat_server, run_chatfn, chat_plugin_env
+    chat_server, invoke_chatfn, chat_plugin_env
 ) -> None:
     chat_server.script(tool_calls(("dangerous", {"path": "/tmp/x"})), text("Denied, fine."))
-    denied = run_chatfn("chat", "delete it", env=chat_plugin_env)
+    denied = invoke_chatfn("chat", "delete it", env=chat_plugin_env)
     assert denied.returncode == 0, denied.stderr
     content = tool_messages(chat_server.requests[1])[0]["content"]
     assert content.startswith("Error:") and "denied" in content
     assert "--approve" in denied.stderr
 
     chat_server.script(tool_calls(("dangerous", {"path": "/tmp/x"})), text("Deleted."))
-    approved = run_chatfn("chat", "-y", "delete it", env=chat_plugin_env)
+    approved = invoke_chatfn("chat", "-y", "delete it", env=chat_plugin_env)
     assert approved.returncode == 0, approved.stderr
     assert tool_messages(chat_server.requests[3])[0]["content"] == "deleted /tmp/x"
 
 
-def test_config_can_require_approval_by_glob(chat_server, run_chatfn, chat_plugin_env, tmp_path: Path) -> None:
+def test_config_can_require_approval_by_glob(chat_server, invoke_chatfn, chat_plugin_env, tmp_path: Path) -> None:
     config = tmp_path / "approve.toml"
     config.write_text('[tools]\nrequire_approval = ["ech*"]\n', encoding="utf-8")
     chat_server.script(tool_calls(("echo", {"text": "a"})), text("ok"))
-    result = run_chatfn("chat", "--config", str(config), "echo", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "--config", str(config), "echo", env=chat_plugin_env)
     assert result.returncode == 0
     assert "denied" in tool_messages(chat_server.requests[1])[0]["content"]
 
 
-def test_max_rounds_stops_a_model_that_calls_tools_forever(chat_server, run_chatfn, chat_plugin_env) -> None:
+def test_max_rounds_stops_a_model_that_calls_tools_forever(chat_server, invoke_chatfn, chat_plugin_env) -> None:
     chat_server.script(*[tool_calls(("echo", {"text": str(n)})) for n in range(3)])
-    result = run_chatfn("chat", "--max-rounds", "2", "loop", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "--max-rounds", "2", "loop", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     assert len(chat_server.requests) == 3
     assert "stopped after 2 rounds" in result.stderr
 
 
-def test_only_selected_tools_or_none(chat_server, run_chatfn, chat_plugin_env) -> None:
+def test_only_selected_tools_or_none(chat_server, invoke_chatfn, chat_plugin_env) -> None:
     chat_server.script(text("a"), text("b"))
-    assert run_chatfn("chat", "-T", "echo", "-T", "get_current_date", "x", env=chat_plugin_env).returncode == 0
+    assert invoke_chatfn("chat", "-T", "echo", "-T", "get_current_date", "x", env=chat_plugin_env).returncode == 0
     names = [tool["function"]["name"] for tool in chat_server.requests[0].body["tools"]]
     assert names == ["echo", "get_current_date"]
-    assert run_chatfn("chat", "--no-tools", "x").returncode == 0
+    assert invoke_chatfn("chat", "--no-tools", "x").returncode == 0
     assert "tools" not in chat_server.requests[1].body
-    unknown = run_chatfn("chat", "-T", "nope", "x")
+    unknown = invoke_chatfn("chat", "-T", "nope", "x")
     assert unknown.returncode == 2 and "no tool named nope" in unknown.stderr
 
 
-def test_prompt_and_piped_stdin(chat_server, run_chatfn) -> None:
+def test_prompt_and_piped_stdin(chat_server, invoke_chatfn) -> None:
     chat_server.script(text("Summary."), text("Piped only."))
-    assert run_chatfn("chat", "Summarise:", input="line one\nline two\n").returncode == 0
+    assert invoke_chatfn("chat", "Summarise:", input="line one\nline two\n").returncode == 0
     assert chat_server.requests[0].messages[-1]["content"] == "Summarise:\n\nline one\nline two\n"
-    assert run_chatfn("chat", input="just stdin").stdout == "Piped only.\n"
+    assert invoke_chatfn("chat", input="just stdin").stdout == "Piped only.\n"
     assert chat_server.requests[1].messages[-1]["content"] == "just stdin"
 
 
-def test_empty_prompt_and_non_utf8_stdin_are_usage_errors(run_chatfn) -> None:
-    empty = run_chatfn("chat", input="  \n")
+def test_empty_prompt_and_non_utf8_stdin_are_usage_errors(invoke_chatfn) -> None:
+    empty = invoke_chatfn("chat", input="  \n")
     assert empty.returncode == 2 and "empty prompt" in empty.stderr
-    bad = run_chatfn("chat", "x", input_bytes=b"\xff\xfe\x00bad")
+    bad = invoke_chatfn("chat", "x", input_bytes=b"\xff\xfe\x00bad")
     assert bad.returncode == 2 and "not UTF-8" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_json_output_parses_line_by_line(chat_server, run_chatfn, chat_plugin_env) -> None:
+def test_json_output_parses_line_by_line(chat_server, invoke_chatfn, chat_plugin_env) -> None:
     chat_server.script(tool_calls(("echo", {"text": "hi"})), text("Done it."))
-    result = run_chatfn("chat", "--json", "go", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "--json", "go", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     kinds = [event["type"] for event in events]
@@ -198,14 +198,14 @@ def test_json_output_parses_line_by_line(chat_server, run_chatfn, chat_plugin_en
     assert any(event["type"] == "usage" for event in events)
 
 
-def test_json_error_event(run_chatfn, chatfn_env) -> None:
-    result = run_chatfn("chat", "--json", "hi", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+def test_json_error_event(invoke_chatfn, chatfn_env) -> None:
+    result = invoke_chatfn("chat", "--json", "hi", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
     assert result.returncode == 1
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert events[-1]["type"] == "error" and "cannot reach" in events[-1]["message"]
 
 
-def test_finish_reasons_refusal_and_reasoning(chat_server, run_chatfn) -> None:
+def test_finish_reasons_refusal_and_reasoning(chat_server, invoke_chatfn) -> None:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {"id": "c", "object": "chat.completion.chunk", "model": "m",
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -216,31 +216,31 @@ def test_finish_reasons_refusal_and_reasoning(chat_server, run_chatfn) -> None:
         sse([chunk({"reasoning_content": "Thinking hard."}), chunk({"content": "42"}), chunk({}, "stop")]),
         sse([chunk({"content": "Filtered"}), chunk({}, "content_filter")]),
     )
-    cut = run_chatfn("chat", "a")
+    cut = invoke_chatfn("chat", "a")
     assert cut.stdout == "Cut off\n" and cut.stderr.count("cut off") == 1
-    refused = run_chatfn("chat", "b")
+    refused = invoke_chatfn("chat", "b")
     assert "I can't help with that." in refused.stdout
-    reasoned = run_chatfn("chat", "c")
+    reasoned = invoke_chatfn("chat", "c")
     assert reasoned.stdout == "42\n" and "Thinking hard." in reasoned.stderr
-    filtered = run_chatfn("chat", "d")
+    filtered = invoke_chatfn("chat", "d")
     assert "content filter" in filtered.stderr
 
 
-def test_stream_options_rejected_then_retried_without(chat_server, run_chatfn) -> None:
+def test_stream_options_rejected_then_retried_without(chat_server, invoke_chatfn) -> None:
     def strict(request):
         if "stream_options" in request.body:
             return error(400, "Unrecognized request argument supplied: stream_options")
         return text("Works without usage.")
 
     chat_server.script(strict, strict)
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Works without usage.\n"
     assert "stream_options" in chat_server.requests[0].body
     assert "stream_options" not in chat_server.requests[1].body
 
 
-def test_azure_from_the_samples_five_variables(chat_server, run_chatfn) -> None:
+def test_azure_from_the_samples_five_variables(chat_server, invoke_chatfn) -> None:
     chat_server.script(text("Hi from Azure."))
     env = {
         "AZURE_OPENAI_API_KEY": "azure-test-key-123456",
@@ -252,7 +252,7 @@ def test_azure_from_the_samples_five_variables(chat_server, run_chatfn) -> None:
         "OPENAI_API_KEY": "",
         "CHATFN_MODEL": "",
     }
-    result = run_chatfn("chat", "hello", env=env)
+    result = invoke_chatfn("chat", "hello", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Hi from Azure.\n"
     request = chat_server.requests[0]
@@ -262,14 +262,14 @@ def test_azure_from_the_samples_five_variables(chat_server, run_chatfn) -> None:
     assert request.messages[0] == {"role": "system", "content": "You are an Azure bot."}
 
 
-def test_legacy_functions_api(chat_server, run_chatfn, chat_plugin_env, tmp_path: Path) -> None:
+def test_legacy_functions_api(chat_server, invoke_chatfn, chat_plugin_env, tmp_path: Path) -> None:
     config = tmp_path / "functions.toml"
     config.write_text(
         f'[profiles.old]\nbase_url = "{chat_server.base_url}"\nmodel = "gpt-35"\napi = "functions"\n',
         encoding="utf-8",
     )
     chat_server.script(function_call("echo", '{"text": "legacy"}'), text("Legacy done."))
-    result = run_chatfn("chat", "--config", str(config), "go", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "--config", str(config), "go", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     first = chat_server.requests[0].body
     assert "tools" not in first and first["function_call"] == "auto"
@@ -280,9 +280,9 @@ def test_legacy_functions_api(chat_server, run_chatfn, chat_plugin_env, tmp_path
     assert result.stdout == "Legacy done.\n"
 
 
-def test_verbose_prints_token_usage(chat_server, run_chatfn) -> None:
+def test_verbose_prints_token_usage(chat_server, invoke_chatfn) -> None:
     chat_server.script(text("Counted."))
-    result = run_chatfn("chat", "-v", "count")
+    result = invoke_chatfn("chat", "-v", "count")
     assert result.returncode == 0
     assert "tokens:" in result.stderr and "prompt" in result.stderr and "Counted." not in result.stderr
 

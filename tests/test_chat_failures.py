@@ -40,9 +40,9 @@ def fast_config(tmp_path: Path, base_url: str, **settings: object) -> Path:
     return path
 
 
-def test_connection_refused(run_chatfn) -> None:
+def test_connection_refused(invoke_chatfn) -> None:
     url = f"http://127.0.0.1:{closed_port()}/v1"
-    result = run_chatfn("chat", "hi", env={"OPENAI_BASE_URL": url})
+    result = invoke_chatfn("chat", "hi", env={"OPENAI_BASE_URL": url})
     assert result.returncode == 1
     line = one_error_line(result.stderr)
     assert "cannot reach" in line and url in line and "test-model" in line and "base_url" in line
@@ -59,10 +59,10 @@ def test_connection_refused(run_chatfn) -> None:
         (503, ["HTTP 503"]),
     ],
 )
-def test_http_errors(chat_server, run_chatfn, tmp_path: Path, status: int, words: list[str]) -> None:
+def test_http_errors(chat_server, invoke_chatfn, tmp_path: Path, status: int, words: list[str]) -> None:
     chat_server.script(error(status, f"server says {status} for {FAKE_KEY}"))
     config = fast_config(tmp_path, chat_server.base_url, api_key_env="OPENAI_API_KEY")
-    result = run_chatfn("chat", "--config", str(config), "hi")
+    result = invoke_chatfn("chat", "--config", str(config), "hi")
     assert result.returncode == 1
     line = one_error_line(result.stderr)
     assert chat_server.base_url in line and "test-model" in line
@@ -71,62 +71,62 @@ def test_http_errors(chat_server, run_chatfn, tmp_path: Path, status: int, words
     assert f"server says {status}" in line  # the server's own words, key scrubbed
 
 
-def test_429_is_retried_respecting_retry_after_then_reported(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_429_is_retried_respecting_retry_after_then_reported(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     chat_server.script(error(429, "slow down", headers={"Retry-After": "0"}), text("Got through."))
     config = fast_config(tmp_path, chat_server.base_url, max_retries=2)
-    result = run_chatfn("chat", "--config", str(config), "hi")
+    result = invoke_chatfn("chat", "--config", str(config), "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Got through.\n" and len(chat_server.requests) == 2
 
     chat_server.script(*[error(429, "slow down", headers={"Retry-After": "0"})] * 3)
-    result = run_chatfn("chat", "--config", str(config), "hi")
+    result = invoke_chatfn("chat", "--config", str(config), "hi")
     assert result.returncode == 1
     assert "HTTP 429" in one_error_line(result.stderr)
 
 
-def test_html_error_page(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_html_error_page(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     chat_server.script(raw(b"<html><body><h1>502 Bad Gateway</h1></body></html>", status=502,
                            headers={"Content-Type": "text/html"}))
-    result = run_chatfn("chat", "--config", str(fast_config(tmp_path, chat_server.base_url)), "hi")
+    result = invoke_chatfn("chat", "--config", str(fast_config(tmp_path, chat_server.base_url)), "hi")
     assert result.returncode == 1
     assert "HTTP 502" in one_error_line(result.stderr)
 
 
-def test_stream_dropped_midway_keeps_what_arrived(chat_server, run_chatfn) -> None:
+def test_stream_dropped_midway_keeps_what_arrived(chat_server, invoke_chatfn) -> None:
     chat_server.script(text("one two three four five six", drop_after=3))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 1
     assert result.stdout.startswith("one")
     assert "mid-stream" in one_error_line(result.stderr) or "ended" in result.stderr
 
 
-def test_stream_without_done_or_finish(chat_server, run_chatfn) -> None:
+def test_stream_without_done_or_finish(chat_server, invoke_chatfn) -> None:
     chunk = {"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "Half"}}]}
     chat_server.script(sse([chunk], done=False))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 1
     assert result.stdout.startswith("Half")
     assert "ended before the answer was complete" in one_error_line(result.stderr)
 
 
-def test_malformed_chunk(chat_server, run_chatfn) -> None:
+def test_malformed_chunk(chat_server, invoke_chatfn) -> None:
     chat_server.script(sse(['{"id": "c", "choices": [{"index": 0, "delta": {"content": "ok"}}]}', "{not json"]))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 1
     assert "malformed" in one_error_line(result.stderr)
 
 
-def test_error_object_inside_the_stream(chat_server, run_chatfn) -> None:
+def test_error_object_inside_the_stream(chat_server, invoke_chatfn) -> None:
     chat_server.script(sse([{"error": {"message": "model overloaded", "type": "server_error"}}]))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 1
     assert "model overloaded" in one_error_line(result.stderr)
 
 
-def test_stalled_stream_times_out(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_stalled_stream_times_out(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     chat_server.script(text("slow answer here", stall_after=2))
     config = fast_config(tmp_path, chat_server.base_url, timeout=1.0)
-    result = run_chatfn("chat", "--config", str(config), "hi")
+    result = invoke_chatfn("chat", "--config", str(config), "hi")
     assert result.returncode == 1
     line = one_error_line(result.stderr)
     assert "test-model" in line

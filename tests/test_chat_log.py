@@ -21,9 +21,9 @@ def log_path(chatfn_env: dict[str, str]) -> Path:
     return Path(chatfn_env["CHATFN_LOG_DB"])
 
 
-def test_parallel_tool_calls_are_logged_and_shown(chat_server, run_chatfn, chat_plugin_env, log_path) -> None:
+def test_parallel_tool_calls_are_logged_and_shown(chat_server, invoke_chatfn, chat_plugin_env, log_path) -> None:
     chat_server.script(tool_calls(("echo", {"text": "a"}), ("echo", {"text": "b", "times": 2})), text("ab bb"))
-    assert run_chatfn("chat", "two calls", env=chat_plugin_env).returncode == 0
+    assert invoke_chatfn("chat", "two calls", env=chat_plugin_env).returncode == 0
     with LogStore.open(log_path) as store:
         [summary] = store.list_conversations()
         history = store.history(summary.id)
@@ -36,19 +36,19 @@ def test_parallel_tool_calls_are_logged_and_shown(chat_server, run_chatfn, chat_
     answers = [m for m in conversation.messages if m.message["role"] == "assistant"]
     assert all(row.usage and row.usage["total_tokens"] > 0 and row.model == "test-model" for row in answers)
 
-    shown = run_chatfn("logs", "show", "--json")
+    shown = invoke_chatfn("logs", "show", "--json")
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert "echo" in json.dumps(data) and "bb" in json.dumps(data)
-    plain = run_chatfn("logs", "show").stdout
+    plain = invoke_chatfn("logs", "show").stdout
     assert "echo" in plain and "two calls" in plain
 
 
-def test_continue_sends_exactly_the_earlier_messages(chat_server, run_chatfn, chat_plugin_env, log_path) -> None:
+def test_continue_sends_exactly_the_earlier_messages(chat_server, invoke_chatfn, chat_plugin_env, log_path) -> None:
     chat_server.script(tool_calls(("echo", {"text": "x"})), text("First answer."), text("Second answer."))
-    assert run_chatfn("chat", "first", env=chat_plugin_env).returncode == 0
+    assert invoke_chatfn("chat", "first", env=chat_plugin_env).returncode == 0
     earlier = chat_server.requests[1].messages + [{"role": "assistant", "content": "First answer."}]
-    resumed = run_chatfn("chat", "--continue", "second", env=chat_plugin_env)
+    resumed = invoke_chatfn("chat", "--continue", "second", env=chat_plugin_env)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout == "Second answer.\n"
     assert chat_server.requests[2].messages == earlier + [{"role": "user", "content": "second"}]
@@ -57,23 +57,25 @@ def test_continue_sends_exactly_the_earlier_messages(chat_server, run_chatfn, ch
         assert store.history(store.latest_conversation_id())[-1] == {"role": "assistant", "content": "Second answer."}
 
 
-def test_cid_resumes_a_chosen_conversation(chat_server, run_chatfn, log_path) -> None:
+def test_cid_resumes_a_chosen_conversation(chat_server, invoke_chatfn, log_path) -> None:
     chat_server.script(text("About cats."), text("About dogs."), text("Cats again."))
-    run_chatfn("chat", "cats")
-    run_chatfn("chat", "dogs")
+    invoke_chatfn("chat", "cats")
+    invoke_chatfn("chat", "dogs")
     with LogStore.open(log_path) as store:
-        cats = next(c for c in store.list_conversations() if c.title.startswith("cats"))
-    result = run_chatfn("chat", "--cid", cats.id[:10], "more")
+        cats, dogs = sorted(store.list_conversations(), key=lambda c: not c.title.startswith("cats"))
+    # the shortest prefix of ten or more characters that names only the cats (ids start with the time)
+    prefix = next(cats.id[:n] for n in range(10, len(cats.id) + 1) if not dogs.id.startswith(cats.id[:n]))
+    result = invoke_chatfn("chat", "--cid", prefix, "more")
     assert result.returncode == 0, result.stderr
     assert [m["content"] for m in chat_server.requests[2].messages[1:]] == ["cats", "About cats.", "more"]
-    unknown = run_chatfn("chat", "--cid", "ffffffffff", "x")
+    unknown = invoke_chatfn("chat", "--cid", "ffffffffff", "x")
     assert unknown.returncode != 0 and "Traceback" not in unknown.stderr
     assert len(unknown.stderr.strip().splitlines()) == 1
 
 
-def test_no_log_writes_nothing(chat_server, run_chatfn, log_path) -> None:
+def test_no_log_writes_nothing(chat_server, invoke_chatfn, log_path) -> None:
     chat_server.script(text("Private."))
-    assert run_chatfn("chat", "--no-log", "secret question").returncode == 0
+    assert invoke_chatfn("chat", "--no-log", "secret question").returncode == 0
     assert not log_path.exists() or LogStore.open(log_path).list_conversations() == []
 
 
@@ -124,13 +126,13 @@ def test_two_chats_at_once_are_both_fully_logged(chat_server, chatfn_env, log_pa
     assert all(len(h) == 3 and h[2]["role"] == "assistant" for h in histories)
 
 
-def test_corrupt_log_warns_and_chat_still_works(chat_server, run_chatfn, log_path) -> None:
+def test_corrupt_log_warns_and_chat_still_works(chat_server, invoke_chatfn, log_path) -> None:
     log_path.write_bytes(b"this is not a database" * 100)
     chat_server.script(text("Still here."))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 0
     assert result.stdout == "Still here.\n"
     assert str(log_path) in result.stderr and "warning" in result.stderr
-    resumed = run_chatfn("chat", "--continue", "hi")
+    resumed = invoke_chatfn("chat", "--continue", "hi")
     assert resumed.returncode == 1 and str(log_path) in resumed.stderr
     assert "Traceback" not in resumed.stderr + result.stderr

@@ -21,11 +21,11 @@ def assembled(body: bytes):
 
 @needs_streams
 @pytest.mark.parametrize("name", STREAM_NAMES)
-def test_recorded_stream_through_the_cli(chat_server, run_chatfn, name: str) -> None:
+def test_recorded_stream_through_the_cli(chat_server, invoke_chatfn, name: str) -> None:
     body = read_stream(name)
     expected = assembled(body)
     chat_server.script(raw(body, headers={"Content-Type": "text/event-stream"}), text("Final answer."))
-    result = run_chatfn("chat", "--json", "replay")
+    result = invoke_chatfn("chat", "--json", "replay")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from chatfn.settings.config import (
     parse_config,
     redacted,
 )
+from chatfn.testing import invoke_chatfn_cli
 from chatfn.wire.endpoint import resolve_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,15 +26,8 @@ FAKE_KEY = "sk-test-CONFIGSECRET-0123456789"
 
 
 def chatfn(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI."""
-    return subprocess.run(
-        [sys.executable, "-m", "chatfn", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
+    """Run the real CLI (in this process) in the test's environment plus ``env``."""
+    return invoke_chatfn_cli(*args, env={**os.environ, **(env or {})})
 
 
 def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:

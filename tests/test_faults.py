@@ -160,7 +160,7 @@ SERVER_FAULTS: dict[str, tuple[Any, str, str | None]] = {
 
 @pytest.mark.parametrize("fault", list(SERVER_FAULTS))
 def test_server_fault_is_one_line_exit_1_and_the_log_keeps_what_was_complete(
-    fault: str, chat_server: ScriptedServer, run_chatfn, log_path: Path, tmp_path: Path, request: pytest.FixtureRequest
+    fault: str, chat_server: ScriptedServer, invoke_chatfn, log_path: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     scripted, words, partial = SERVER_FAULTS[fault]
     base_url = {
@@ -175,7 +175,7 @@ def test_server_fault_is_one_line_exit_1_and_the_log_keeps_what_was_complete(
     cid = seed_log(log_path)
     config = fast_config(tmp_path, base_url, timeout=1.0)
     # $OPENAI_BASE_URL would beat the file's base_url (environment > file)
-    result = run_chatfn("chat", "--config", str(config), "--continue", "the new question", env={"OPENAI_BASE_URL": None})
+    result = invoke_chatfn("chat", "--config", str(config), "--continue", "the new question", env={"OPENAI_BASE_URL": None})
     assert result.returncode == 1, result.stderr
     line = one_error_line(result.stderr)
     assert words in line, line
@@ -191,28 +191,28 @@ def test_server_fault_is_one_line_exit_1_and_the_log_keeps_what_was_complete(
         assert rows[4].error is not None and "test-model" in rows[4].error
 
 
-def test_dns_failure_needs_no_network(run_chatfn, tmp_path: Path) -> None:
+def test_dns_failure_needs_no_network(invoke_chatfn, tmp_path: Path) -> None:
     """A name under .invalid never resolves (RFC 6761): the failure is the resolver's, not a timeout."""
     config = fast_config(tmp_path, "http://chatfn-test.invalid/v1", timeout=30.0)
     started = time.monotonic()
-    result = run_chatfn("chat", "--config", str(config), "hi", timeout=25)
+    result = invoke_chatfn("chat", "--config", str(config), "hi", timeout=25)
     assert result.returncode == 1
     line = one_error_line(result.stderr)
     assert "no answer within" not in line  # it failed to resolve, it did not wait out the timeout
     assert time.monotonic() - started < 25
 
 
-def test_429_without_retry_after_is_retried_with_backoff(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_429_without_retry_after_is_retried_with_backoff(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     no_retry_after = error(429, "Rate limit reached.")
     assert "retry-after" not in {name.lower() for name in no_retry_after.headers}
     chat_server.script(no_retry_after, text("Got through."))
     config = fast_config(tmp_path, chat_server.base_url, max_retries=1)
-    result = run_chatfn("chat", "--config", str(config), "hi")
+    result = invoke_chatfn("chat", "--config", str(config), "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Got through.\n" and len(chat_server.requests) == 2
 
 
-def test_unknown_but_harmless_chunks_are_ignored(chat_server, run_chatfn) -> None:
+def test_unknown_but_harmless_chunks_are_ignored(chat_server, invoke_chatfn) -> None:
     chat_server.script(sse([
         {"foo": 1},
         {"id": "c", "choices": []},
@@ -220,14 +220,14 @@ def test_unknown_but_harmless_chunks_are_ignored(chat_server, run_chatfn) -> Non
         {**chunk({"content": " anyway."}), "system_fingerprint": None, "unknown": "yes"},
         chunk({}, "stop"),
     ]))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Fine anyway.\n" and result.stderr == ""
 
 
-def test_finish_reason_without_done_is_a_complete_answer(chat_server, run_chatfn, log_path: Path) -> None:
+def test_finish_reason_without_done_is_a_complete_answer(chat_server, invoke_chatfn, log_path: Path) -> None:
     chat_server.script(sse([chunk({"content": "All here."}), chunk({}, "stop")], done=False))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "All here.\n"
     last = logged(log_path)[-1]
@@ -237,9 +237,9 @@ def test_finish_reason_without_done_is_a_complete_answer(chat_server, run_chatfn
 # -- model faults ----------------------------------------------------------------------------------
 
 
-def test_fifty_tool_calls_in_one_response(chat_server, run_chatfn, chat_plugin_env, log_path: Path) -> None:
+def test_fifty_tool_calls_in_one_response(chat_server, invoke_chatfn, chat_plugin_env, log_path: Path) -> None:
     chat_server.script(tool_calls(*[("echo", {"text": f"n{n}"}) for n in range(50)]), text("Fifty."))
-    result = run_chatfn("chat", "many", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "many", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Fifty.\n" and result.stderr.count("⚙ echo") == 50
     messages = chat_server.requests[1].messages
@@ -251,9 +251,9 @@ def test_fifty_tool_calls_in_one_response(chat_server, run_chatfn, chat_plugin_e
 
 
 @pytest.mark.parametrize("name", ["rm -rf;", "../../etc/passwd\n名前"])
-def test_a_tool_name_no_tool_may_have(chat_server, run_chatfn, chat_plugin_env, name: str) -> None:
+def test_a_tool_name_no_tool_may_have(chat_server, invoke_chatfn, chat_plugin_env, name: str) -> None:
     chat_server.script(tool_calls((name, {}), ("echo", {"text": "still runs"})), text("Recovered."))
-    result = run_chatfn("chat", "--json", "go", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "--json", "go", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     results = [event for event in events if event["type"] == "tool_result"]
@@ -263,10 +263,10 @@ def test_a_tool_name_no_tool_may_have(chat_server, run_chatfn, chat_plugin_env, 
     assert "Traceback" not in result.stderr
 
 
-def test_one_megabyte_of_arguments(chat_server, run_chatfn, chat_plugin_env, log_path: Path) -> None:
+def test_one_megabyte_of_arguments(chat_server, invoke_chatfn, chat_plugin_env, log_path: Path) -> None:
     big = "a" * 1_000_000
     chat_server.script(tool_calls(("echo", {"text": big})), text("Big done."))
-    result = run_chatfn("chat", "--json", "big", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "--json", "big", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     call = next(event for event in events if event["type"] == "tool_call")
@@ -278,38 +278,38 @@ def test_one_megabyte_of_arguments(chat_server, run_chatfn, chat_plugin_env, log
 
 
 def test_a_model_that_calls_tools_forever_leaves_a_valid_history(
-    chat_server, run_chatfn, chat_plugin_env, log_path: Path
+    chat_server, invoke_chatfn, chat_plugin_env, log_path: Path
 ) -> None:
     chat_server.script(*[tool_calls(("echo", {"text": str(n)})) for n in range(4)], text("Resumed fine."))
-    result = run_chatfn("chat", "--max-rounds", "3", "loop", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "--max-rounds", "3", "loop", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("stopped after 3 rounds") == 1 and len(chat_server.requests) == 4
     last = logged(log_path)[-1].message
     assert last["role"] == "tool" and "not run" in last["content"]  # every call answered
-    assert run_chatfn("chat", "--continue", "and now?", env=chat_plugin_env).returncode == 0
+    assert invoke_chatfn("chat", "--continue", "and now?", env=chat_plugin_env).returncode == 0
     assert chat_server.requests[4].messages[-2] == last
 
 
 # -- config and input ----------------------------------------------------------------------------
 
 
-def test_a_missing_environment_variable_is_one_line_exit_2(run_chatfn, chat_server, tmp_path: Path) -> None:
+def test_a_missing_environment_variable_is_one_line_exit_2(invoke_chatfn, chat_server, tmp_path: Path) -> None:
     config = tmp_path / "team.toml"
     config.write_text(
         f'[profiles.t]\nbase_url = "{chat_server.base_url}"\nmodel = "m"\napi_key_env = "TEAM_KEY"\n', encoding="utf-8"
     )
-    result = run_chatfn("chat", "--config", str(config), "hi", env={"TEAM_KEY": None})
+    result = invoke_chatfn("chat", "--config", str(config), "hi", env={"TEAM_KEY": None})
     assert result.returncode == 2 and result.stdout == ""
     assert "$TEAM_KEY is not set" in one_error_line(result.stderr)
-    azure = run_chatfn("chat", "hi", env={"OPENAI_BASE_URL": None, "CHATFN_MODEL": None, "AZURE_OPENAI_ENDPOINT": chat_server.url})
+    azure = invoke_chatfn("chat", "hi", env={"OPENAI_BASE_URL": None, "CHATFN_MODEL": None, "AZURE_OPENAI_ENDPOINT": chat_server.url})
     assert azure.returncode == 2 and "AZURE_OPENAI_CHAT_DEPLOYMENT" in one_error_line(azure.stderr)
     assert chat_server.requests == []
 
 
-def test_a_one_megabyte_piped_prompt(chat_server, run_chatfn, log_path: Path) -> None:
+def test_a_one_megabyte_piped_prompt(chat_server, invoke_chatfn, log_path: Path) -> None:
     prompt = "word " * 200_000 + "é\n"
     chat_server.script(text("Read it all."))
-    result = run_chatfn("chat", input=prompt)
+    result = invoke_chatfn("chat", input=prompt)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Read it all.\n"
     assert chat_server.requests[0].messages[-1]["content"] == prompt

@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +118,7 @@ def log_text(path: Path) -> tuple[bytes, str]:
 
 @pytest.mark.parametrize("placement", PLACEMENTS)
 def test_the_key_appears_in_no_output_and_no_log(
-    placement: str, chat_server: ScriptedServer, run_chatfn, chatfn_env, chat_plugin_env, tmp_path: Path
+    placement: str, chat_server: ScriptedServer, invoke_chatfn, chatfn_env, chat_plugin_env, tmp_path: Path
 ) -> None:
     config, env = write_config(tmp_path, placement, chat_server)
     env.update(chat_plugin_env)
@@ -131,7 +130,7 @@ def test_the_key_appears_in_no_output_and_no_log(
              ["chat", "--json", "-p", "down", "x"], ["chat", "--json", "fail-401"]]
     chats += [["chat", prompt] for prompt in failures]
     chat_server.script(*[route] * (len(chats) * 2 + 2))
-    run = lambda args: (args, run_chatfn(*args, env=env))  # noqa: E731
+    run = lambda args: (args, invoke_chatfn(*args, env=env))  # noqa: E731
     others = [
         ["chat", "--continue", "once more"],
         ["tools", "list"], ["tools", "list", "--json"], ["tools", "show", "echo"],
@@ -143,9 +142,8 @@ def test_the_key_appears_in_no_output_and_no_log(
     ]
     if placement != "openai-env":  # commands that never read the key run once, above
         others = [args for args in others if args[0] in ("config", "logs") or args[1] == "--continue"]
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(run, chats))
-        results += list(pool.map(run, others))  # after the chats, so the log has something to show
+    results = [run(args) for args in chats]
+    results += [run(args) for args in others]  # after the chats, so the log has something to show
     for args, result in results:
         assert KEY not in result.stdout and KEY not in result.stderr, (args, result.stdout, result.stderr)
         assert KEY[:12] not in result.stdout + result.stderr, args
@@ -182,14 +180,14 @@ def register_tools(register):
 '''
 
 
-def test_debug_tracebacks_never_show_locals_or_the_key(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_debug_tracebacks_never_show_locals_or_the_key(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     from chatfn.cli import app
 
     assert app.pretty_exceptions_show_locals is False
     folder = make_plugin(tmp_path / "boom", BOOM, module="chatfn_boom", distribution="chatfn-boom", entry_point="boom")
     env = {**plugin_env(folder, load="boom", base={}), "OPENAI_API_KEY": KEY}
-    quiet = run_chatfn("chat", "hi", env=env)
-    debug = run_chatfn("chat", "hi", env={**env, "CHATFN_DEBUG": "1"})
+    quiet = invoke_chatfn("chat", "hi", env=env)
+    debug = invoke_chatfn("chat", "hi", env={**env, "CHATFN_DEBUG": "1"})
     assert quiet.returncode == debug.returncode == 1
     assert "internal error: RuntimeError: a bug deep inside chatfn" in quiet.stderr
     assert "Traceback" not in quiet.stderr and "CHATFN_DEBUG" in quiet.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -480,3 +482,79 @@ def test_all_is_honest() -> None:
     fixtures = {"chat_server", "chatfn_env", "run_chatfn"}
     imported_modules = {"Iterator", "Mapping", "Path", "subprocess"}
     assert public - fixtures - imported_modules <= set(kit.__all__)
+
+
+def test_importing_the_kit_does_not_import_pytest() -> None:
+    """A plugin author may use ScriptedServer outside pytest (a script, another runner)."""
+    code = "import sys; from chatfn.testing import ScriptedServer; print('pytest' in sys.modules, '_pytest' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_invoke_chatfn_matches_run_chatfn(run_chatfn: Any, invoke_chatfn: Any, chat_server: ScriptedServer) -> None:
+    """The in-process runner gives what the subprocess gives: output, exit codes, stdin."""
+    chat_server.script(text("Hello there."), text("Hello there."))
+    for args, kwargs in (
+        (("--version",), {}),
+        (("no-such-command",), {}),
+        (("chat", "hi"), {}),
+        (("chat",), {"input_bytes": b"\xff\xfe"}),
+    ):
+        real, here = run_chatfn(*args, **kwargs), invoke_chatfn(*args, **kwargs)
+        assert (here.returncode, here.stdout, here.stderr) == (real.returncode, real.stdout, real.stderr), args
+
+
+NOISY_PLUGIN = '''
+import os
+import subprocess
+import sys
+import signal
+import sys
+
+import chatfn
+
+os.environ["CHATFN_TEST_LEAK"] = "set by the plugin"
+
+
+def noisy() -> str:
+    """Writes to stdout from Python and from a child process."""
+    print("from python")
+    sys.stdout.flush()
+    os.system("echo from a child; echo to fd 2 >&2")
+    return "done"
+
+
+@chatfn.hookimpl
+def register_tools(register):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.chdir(os.path.dirname(__file__))
+    register(noisy)
+'''
+
+
+def test_invoke_chatfn_leaves_the_test_process_as_it_found_it(invoke_chatfn: Any, tmp_path: Path) -> None:
+    """Environment, cwd, streams, descriptors, signal handlers, sys.path and plugin modules are restored."""
+    import signal
+
+    from plugin_factory import make_plugin
+
+    folder = make_plugin(tmp_path / "noisy", NOISY_PLUGIN, module="chatfn_noisy_probe", entry_point="noisy")
+    before = (dict(os.environ), os.getcwd(), sys.stdout, sys.stderr, sys.stdin, list(sys.path))
+    handler = signal.getsignal(signal.SIGTERM)
+    result = invoke_chatfn("tools", "call", "noisy", env={"PYTHONPATH": str(folder), "CHATFN_LOAD_PLUGINS": "noisy"})
+    assert result.returncode == 0, result.stderr
+    # a tool's output, from Python and from a child process, goes to stderr; its result to stdout
+    assert result.stdout == "done\n"
+    assert "from python" in result.stderr and "from a child" in result.stderr and "to fd 2" in result.stderr
+    assert (dict(os.environ), os.getcwd(), sys.stdout, sys.stderr, sys.stdin, list(sys.path)) == before
+    assert signal.getsignal(signal.SIGTERM) == handler
+    assert "chatfn_noisy_probe" not in sys.modules
+    again = invoke_chatfn("tools", "list")  # the plugin cache forgot the probe
+    assert "noisy" not in again.stdout
+
+
+def test_invoke_chatfn_times_out(invoke_chatfn: Any, chat_server: ScriptedServer) -> None:
+    chat_server.script(text("late", delay=5))
+    with pytest.raises(subprocess.TimeoutExpired):
+        invoke_chatfn("chat", "hi", timeout=0.5)
+    assert sys.stdout is not None and os.environ.get("OPENAI_API_KEY") is None

@@ -25,8 +25,9 @@ The Responses API has its own builders, for a profile with ``api = "responses"``
 
 As a pytest plugin (``pytest_plugins = ["chatfn.testing"]``, best in the top-level
 ``conftest.py``) it adds the fixtures ``chat_server``, ``chatfn_env`` (a complete,
-isolated environment pointing chatfn at it) and ``run_chatfn`` (runs the real CLI
-in a subprocess)::
+isolated environment pointing chatfn at it), ``run_chatfn`` (runs the real CLI
+in a subprocess) and ``invoke_chatfn`` (the same call, run inside the test's
+process: much faster, for everything but signals, terminals and import costs)::
 
     def test_my_tool(chat_server, run_chatfn):
         chat_server.script(tool_calls(("my_tool", {"x": 1})), text("Done."))
@@ -36,10 +37,6 @@ in a subprocess)::
 """
 
 from __future__ import annotations
-
-import subprocess
-from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 from chatfn.testing.responses import (
     DEFAULT_MODEL,
@@ -57,7 +54,7 @@ from chatfn.testing.responses import (
     tool_calls,
 )
 from chatfn.testing.responses_api import responses_events, responses_failure, responses_text, responses_tool_calls
-from chatfn.testing.runner import RunChatfn, chatfn_environment, run_chatfn_cli
+from chatfn.testing.runner import RunChatfn, chatfn_environment, invoke_chatfn_cli, run_chatfn_cli
 from chatfn.testing.server import ScriptedServer
 
 __all__ = [
@@ -73,6 +70,7 @@ __all__ = [
     "error",
     "faults",
     "function_call",
+    "invoke_chatfn_cli",
     "raw",
     "responses_events",
     "responses_failure",
@@ -84,47 +82,5 @@ __all__ = [
     "tool_calls",
 ]
 
-# --------------------------------------------------------------------------- pytest plugin
-
-try:
-    import pytest
-except ImportError:  # the server works without pytest; only the fixtures need it
-    _HAVE_PYTEST = False
-else:
-    _HAVE_PYTEST = True
-
-if _HAVE_PYTEST:
-
-    @pytest.fixture
-    def chat_server() -> Iterator[ScriptedServer]:
-        """A running :class:`ScriptedServer`, stopped after the test."""
-        with ScriptedServer() as server:
-            yield server
-
-    @pytest.fixture
-    def chatfn_env(chat_server: ScriptedServer, tmp_path: Path) -> dict[str, str]:
-        """A complete environment (see :func:`chatfn_environment`) pointing chatfn at ``chat_server``."""
-        return chatfn_environment(chat_server, tmp_path / "chatfn-env")
-
-    @pytest.fixture
-    def run_chatfn(chatfn_env: dict[str, str]) -> RunChatfn:
-        """Run the real CLI in a subprocess with ``chatfn_env``; ``env`` entries override it (None removes)."""
-
-        def run(
-            *args: str,
-            input: str | None = None,
-            input_bytes: bytes | None = None,
-            env: Mapping[str, str | None] | None = None,
-            timeout: float = 60.0,
-            cwd: str | Path | None = None,
-        ) -> subprocess.CompletedProcess[str]:
-            merged = dict(chatfn_env)
-            for key, value in (env or {}).items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-            return run_chatfn_cli(*args, env=merged, input=input, input_bytes=input_bytes, timeout=timeout, cwd=cwd)
-
-        return run
-
+pytest_plugins = ["chatfn.testing.fixtures"]
+"""The fixtures live in their own module, so importing the kit never imports pytest."""

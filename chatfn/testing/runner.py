@@ -1,13 +1,28 @@
-"""Running the real ``chatfn`` CLI against a scripted server, isolated from the user's machine."""
+"""Running the real ``chatfn`` CLI against a scripted server, isolated from the user's machine.
+
+Two ways with one signature and one result (a :class:`subprocess.CompletedProcess`):
+:func:`run_chatfn_cli` starts ``python -m chatfn`` (for what only a real process
+shows: signals, terminals, import costs, installs), and :func:`invoke_chatfn_cli` runs
+the same entry point inside the test's process, about a hundred times cheaper, with
+the process-wide state a run touches (environment, working directory, standard
+streams and file descriptors 0-2, signal handlers, ``sys.path`` and the modules
+imported from ``PYTHONPATH``, chatfn's plugin cache) put back afterwards.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+import traceback
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, BinaryIO, Protocol
 
 from chatfn.testing.responses import DEFAULT_MODEL, FAKE_API_KEY
 from chatfn.testing.server import ScriptedServer
@@ -101,6 +116,195 @@ def run_chatfn_cli(
         completed.stdout.decode("utf-8", "replace"),
         completed.stderr.decode("utf-8", "replace"),
     )
+
+
+def invoke_chatfn_cli(
+    *args: str,
+    env: Mapping[str, str],
+    input: str | None = None,
+    input_bytes: bytes | None = None,
+    timeout: float = 60.0,
+    cwd: str | Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``chatfn`` entry point in this process as :func:`run_chatfn_cli` would in a child.
+
+    The run sees exactly ``env`` as its environment, ``PYTHONPATH`` entries first on
+    ``sys.path``, ``cwd`` as its working directory, and ``input``/``input_bytes`` on
+    file descriptor 0 (nothing: an empty stdin, like ``/dev/null``); what it writes
+    to descriptors 1 and 2, from Python or from child processes, comes back as
+    stdout and stderr. An exception that escapes the CLI is printed as the
+    interpreter would and gives exit code 1. ``timeout`` raises
+    :class:`subprocess.TimeoutExpired` (SIGALRM, so only from the main thread).
+    """
+    if input is not None and input_bytes is not None:
+        raise ValueError("pass input or input_bytes, not both")
+    data = input_bytes if input_bytes is not None else (input.encode("utf-8") if input is not None else b"")
+    command = ["chatfn", *args]
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_process_state(env, cwd))
+        streams = stack.enter_context(_standard_streams(data, env.get("PYTHONIOENCODING")))
+        stack.enter_context(_deadline(timeout, command))
+        code = _run_main(command)
+        streams.flush()
+    stdout, stderr = streams.read()
+    return subprocess.CompletedProcess(command, code, stdout, stderr)
+
+
+def _run_main(argv: list[str]) -> int:
+    """``chatfn.__main__.main()`` with ``argv``; its exit code as a child process would report it."""
+    from chatfn.__main__ import main
+
+    saved_argv = sys.argv
+    sys.argv = list(argv)
+    try:
+        main()
+    except SystemExit as exit_:
+        if exit_.code is None:
+            return 0
+        if isinstance(exit_.code, int):
+            return exit_.code
+        sys.stderr.write(f"{exit_.code}\n")
+        return 1
+    except _Timeout:
+        raise
+    except BaseException:  # what the interpreter prints for an uncaught exception
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.argv = saved_argv
+    return 0
+
+
+class _Timeout(BaseException):
+    """Raised by SIGALRM in the middle of an in-process run; not an Exception, so nothing swallows it."""
+
+
+@contextlib.contextmanager
+def _deadline(timeout: float, command: list[str]) -> Iterator[None]:
+    def expire(signum: int, frame: object) -> None:
+        raise _Timeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        yield
+    except _Timeout:
+        raise subprocess.TimeoutExpired(command, timeout) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE", "SIGALRM") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _process_state(env: Mapping[str, str], cwd: str | Path | None) -> Iterator[None]:
+    """The environment, working directory, import path and signal handlers of a fresh run, restored after."""
+    from chatfn.plugins.host import clear_cache
+
+    saved_environ = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_path = list(sys.path)
+    saved_modules = set(sys.modules)
+    saved_handlers = {signum: signal.getsignal(signum) for signum in _SIGNALS}
+    added = [
+        os.path.abspath(entry)
+        for entry in env.get("PYTHONPATH", "").split(os.pathsep)
+        if entry and os.path.abspath(entry) not in sys.path
+    ]
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path[0:0] = added
+    importlib.invalidate_caches()
+    clear_cache()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - saved_modules:
+            if _loaded_from(sys.modules.get(name), added):
+                del sys.modules[name]
+        importlib.invalidate_caches()
+        clear_cache()
+        for signum, handler in saved_handlers.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+
+
+def _loaded_from(module: Any, folders: list[str]) -> bool:
+    """True when ``module`` was imported from one of ``folders`` (a test's plugin directory)."""
+    location = getattr(module, "__file__", None) or ""
+    return any(location.startswith(folder + os.sep) for folder in folders)
+
+
+class _Streams:
+    """Temporary files behind descriptors 0-2 and the ``sys`` streams over them."""
+
+    def __init__(self, stdout: BinaryIO, stderr: BinaryIO) -> None:
+        self._stdout = stdout
+        self._stderr = stderr
+
+    def flush(self) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+
+    def read(self) -> tuple[str, str]:
+        """What the run wrote to stdout and stderr, as text; closes the files."""
+        texts = []
+        for file in (self._stdout, self._stderr):
+            with file:
+                file.seek(0)
+                texts.append(file.read().decode("utf-8", "replace"))
+        return texts[0], texts[1]
+
+
+@contextlib.contextmanager
+def _standard_streams(data: bytes, io_encoding: str | None) -> Iterator[_Streams]:
+    """Point descriptors 0, 1 and 2 at temporary files, with fresh ``sys.std*`` objects over them."""
+    encoding, _, errors = (io_encoding or "utf-8").partition(":")
+    stdin_file = tempfile.TemporaryFile()
+    stdin_file.write(data)
+    stdin_file.seek(0)
+    stdout_file, stderr_file = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    saved_streams = (sys.stdin, sys.stdout, sys.stderr)
+    for stream in saved_streams[1:]:
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved_fds = [os.dup(fd) for fd in (0, 1, 2)]
+    try:
+        for fd, file in zip((0, 1, 2), (stdin_file, stdout_file, stderr_file)):
+            os.dup2(file.fileno(), fd)
+        sys.stdin = io.TextIOWrapper(
+            io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding=encoding or "utf-8", errors=errors or "strict"
+        )
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(1, "w", closefd=False)), encoding=encoding or "utf-8", errors=errors or "strict"
+        )
+        sys.stderr = io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+            encoding=encoding or "utf-8",
+            errors="backslashreplace",
+            line_buffering=True,
+        )
+        yield _Streams(stdout_file, stderr_file)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        for fd, saved in zip((0, 1, 2), saved_fds):
+            os.dup2(saved, fd)
+            os.close(saved)
+        stdin_file.close()
 
 
 class RunChatfn(Protocol):

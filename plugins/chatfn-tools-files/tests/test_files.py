@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the run_chatfn fixture
+pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the invoke_chatfn fixture
 
 
 def registrations(config: dict[str, Any]) -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
@@ -458,7 +458,7 @@ def test_registered_as_read_only_local_private_data() -> None:
 def _chat_kit(request: pytest.FixtureRequest) -> tuple[Any, Any, Any]:
     from chatfn import testing
 
-    return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("run_chatfn")
+    return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("invoke_chatfn")
 
 
 def test_chat_reads_a_file(request: pytest.FixtureRequest, workspace: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from chatfn_tools_math import MAX_DIGITS
 from hypothesis import given
 from hypothesis import strategies as st
 
-pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the run_chatfn fixture
+pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the invoke_chatfn fixture
 
 
 def registrations() -> dict[str, tuple[Callable[..., str], dict[str, Any]]]:
@@ -200,7 +200,7 @@ def test_plain_exponents_still_work() -> None:
 def _chat_kit(request: pytest.FixtureRequest) -> tuple[Any, Any, Any]:
     from chatfn import testing
 
-    return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("run_chatfn")
+    return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("invoke_chatfn")
 
 
 def test_chat_calculates(request: pytest.FixtureRequest) -> None:

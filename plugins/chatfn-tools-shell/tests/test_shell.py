@@ -18,7 +18,7 @@ from typing import Any
 import chatfn_tools_shell
 import pytest
 
-pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the run_chatfn fixture
+pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the invoke_chatfn fixture
 
 PY = sys.executable
 
@@ -219,7 +219,7 @@ def test_bad_settings_are_refused(config: dict[str, Any], message: str) -> None:
 def _chat_kit(request: pytest.FixtureRequest) -> tuple[Any, Any, Any]:
     from chatfn import testing
 
-    return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("run_chatfn")
+    return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("invoke_chatfn")
 
 
 def test_chat_runs_a_command(request: pytest.FixtureRequest) -> None:

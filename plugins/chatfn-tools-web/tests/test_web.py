@@ -19,7 +19,7 @@ from typing import Any
 import chatfn_tools_web
 import pytest
 
-pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the run_chatfn fixture
+pytest_plugins = ["chatfn.testing"]  # the scripted chat server and the invoke_chatfn fixture
 
 PAGE = b"""<!doctype html><html><head><title>Test  Page</title>
 <style>body { color: red }</style><script>var secret = "do not show";</script></head>
@@ -502,7 +502,7 @@ def test_https_to_the_checked_address_keeps_the_name_for_sni_and_the_certificate
 def _chat_kit(request: pytest.FixtureRequest) -> tuple[Any, Any, Any]:
     from chatfn import testing
 
-    return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("run_chatfn")
+    return testing, request.getfixturevalue("chat_server"), request.getfixturevalue("invoke_chatfn")
 
 
 def test_chat_fetches_a_page(request: pytest.FixtureRequest, server: str, tmp_path: Any) -> None:
