@@ -1,11 +1,9 @@
-"""A tool plugin for the chat tests: tools that sleep, fail, hang, shout, or need approval."""
+"""A tool plugin for the chat tests: tools that sleep, fail, hang, shout, or need approval.
+
+The ``chat_plugin_env`` fixture in ``conftest.py`` installs it for a test.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-from plugin_factory import make_plugin, plugin_env
 
 SOURCE = '''
 import asyncio
@@ -99,17 +97,3 @@ def register_tools(register):
 '''
 
 TOOLS = ("echo", "sleep_for", "async_sleep", "explode", "hang", "dangerous", "noisy", "huge", "opaque")
-
-
-@pytest.fixture
-def chat_plugin_env(tmp_path: Path) -> dict[str, str]:
-    """Environment entries that make a chatfn subprocess load the tools above (and the built-ins)."""
-    directory = make_plugin(
-        tmp_path / "chat-tools",
-        SOURCE,
-        module="chatfn_chat_tools",
-        distribution="chatfn-chat-tools",
-        entry_point="chattools",
-    )
-    env = plugin_env(directory, load="chattools", base={})
-    return {"PYTHONPATH": env["PYTHONPATH"], "CHATFN_LOAD_PLUGINS": "chattools"}

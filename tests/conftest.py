@@ -4,6 +4,12 @@ Home and XDG directories point into the test's tmp_path, no config file is named
 no third-party plugin loads unless a test asks (CI installs plugins/ into the same
 venv), the conversation log lives in tmp, and colour and API credentials are gone.
 ``monkeypatch`` edits ``os.environ`` itself, so CLI subprocesses inherit all of it.
+
+Every fixture the tests share is defined here, once; plain helpers are in
+``support.py``, the pseudo-terminal in ``terminal.py``, plugin packages made on
+the fly in ``plugin_factory.py``. ``invoke_chatfn`` and ``cli`` run the CLI in
+this process (one runner, :func:`chatfn.testing.invoke_chatfn_cli`); a real
+``python -m chatfn`` is started only where the process itself is under test.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     monkeypatch.delenv("CHATFN_CONFIG", raising=False)
     monkeypatch.delenv("CHATFN_DEBUG", raising=False)
     monkeypatch.setenv("CHATFN_LOAD_PLUGINS", "")
-    monkeypatch.setenv("CHATFN_LOG_DB", str(tmp_path / "chatfn-log.db"))
+    # the same file chatfn_env (the kit's) names, so log_path is the log of every run of a test
+    (tmp_path / "chatfn-env").mkdir()
+    monkeypatch.setenv("CHATFN_LOG_DB", str(tmp_path / "chatfn-env" / "log.db"))
     monkeypatch.setenv("NO_COLOR", "1")
     for variable in list(os.environ):
         if variable.startswith(("OPENAI_", "AZURE_OPENAI_")):
@@ -110,3 +118,31 @@ def processes_with():
         return found
 
     return find
+
+
+@pytest.fixture
+def log_path(tmp_path: Path) -> Path:
+    """The conversation log every chatfn run of a test writes to (with or without ``chatfn_env``)."""
+    return tmp_path / "chatfn-env" / "log.db"
+
+
+@pytest.fixture
+def terminal_env(chatfn_env: dict[str, str]) -> dict[str, str]:
+    """``chatfn_env`` for a chatfn in a pseudo-terminal (:class:`terminal.Terminal`)."""
+    return {**chatfn_env, "TERM": "xterm-256color"}
+
+
+@pytest.fixture
+def chat_plugin_env(tmp_path: Path) -> dict[str, str]:
+    """Environment entries that make a chatfn run load the tools of ``chat_plugin.py`` (and the built-ins)."""
+    from chat_plugin import SOURCE
+    from plugin_factory import make_plugin
+
+    directory = make_plugin(
+        tmp_path / "chat-tools",
+        SOURCE,
+        module="chatfn_chat_tools",
+        distribution="chatfn-chat-tools",
+        entry_point="chattools",
+    )
+    return {"PYTHONPATH": str(directory), "CHATFN_LOAD_PLUGINS": "chattools"}

@@ -21,6 +21,8 @@ from chatfn.events import ToolCall
 from chatfn.wire.assemble import AssembledMessage, StreamAssembler
 from chatfn.wire.sse import SSEDecoder
 
+pytestmark = pytest.mark.slow  # hundreds of generated streams per test
+
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PER_STREAM = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from support import closed_port
 
 from chatfn.plugins.builtin import (
     WEATHER_SCHEMA,
@@ -80,12 +80,6 @@ def open_meteo() -> Iterator[OpenMeteo]:
     yield service
     service.server.shutdown()
     service.server.server_close()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_date_and_time() -> None:

@@ -6,19 +6,11 @@ import json
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
 
 from chatfn.log.store import LogStore
 from chatfn.testing import text, tool_calls
-
-
-@pytest.fixture
-def log_path(chatfn_env: dict[str, str]) -> Path:
-    """The log every chatfn run of a test writes to."""
-    return Path(chatfn_env["CHATFN_LOG_DB"])
 
 
 def test_parallel_tool_calls_are_logged_and_shown(chat_server, invoke_chatfn, chat_plugin_env, log_path) -> None:
@@ -79,6 +71,7 @@ def test_no_log_writes_nothing(chat_server, invoke_chatfn, log_path) -> None:
     assert not log_path.exists() or LogStore.open(log_path).list_conversations() == []
 
 
+@pytest.mark.slow
 def test_sigkill_mid_answer_keeps_what_was_complete(chat_server, chatfn_env, chat_plugin_env, log_path) -> None:
     chat_server.script(tool_calls(("echo", {"text": "done"})), text("word " * 500, delay=0.02))
     process = subprocess.Popen(
@@ -103,6 +96,7 @@ def test_sigkill_mid_answer_keeps_what_was_complete(chat_server, chatfn_env, cha
     assert history[1]["content"] == "long answer please" and history[3]["content"] == "done"
 
 
+@pytest.mark.slow
 def test_two_chats_at_once_are_both_fully_logged(chat_server, chatfn_env, log_path) -> None:
     chat_server.script(*[text(f"Answer {n}.", delay=0.01) for n in range(8)])
     env = {**chatfn_env}

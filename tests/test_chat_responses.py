@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
-from streams import RESPONSES_STREAM_NAMES, needs_responses_streams, read_responses_stream
+from streams import (
+    RESPONSES_STREAM_NAMES,
+    needs_responses_streams,
+    read_responses_stream,
+)
+from support import one_error_line
 
 from chatfn.log.store import LogStore
 from chatfn.testing import (
@@ -183,13 +187,6 @@ def test_a_chat_completions_conversation_continues_over_responses(chat_server, r
         {"role": "assistant", "content": "Old API."},
         {"role": "user", "content": "two"},
     ]
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr and FAKE_API_KEY not in stderr
-    return lines[0]
 
 
 def test_error_then_failed_on_http_200_keeps_the_partial_text_and_runs_no_tools(chat_server, run_chatfn, responses_profile) -> None:

@@ -42,11 +42,13 @@ def _run(function, arguments: str = "{}", timeout: float = 5.0):
     return run_tool_calls([call], {tool.name: tool}, ToolSettings(), approve=lambda tool, arguments: True)[0]
 
 
+@pytest.mark.slow
 def test_an_isolated_call_runs_in_another_process_and_returns_its_value() -> None:
     outcome = _run(whoami)
     assert outcome.ok and outcome.content.isdigit() and int(outcome.content) != os.getpid()
 
 
+@pytest.mark.slow
 def test_a_call_stuck_holding_the_gil_is_stopped_at_its_timeout_and_the_process_goes_on() -> None:
     ticks: list[float] = []
     stop = threading.Event()
@@ -65,12 +67,14 @@ def test_a_call_stuck_holding_the_gil_is_stopped_at_its_timeout_and_the_process_
     assert len(ticks) >= 10
 
 
+@pytest.mark.slow
 def test_exceptions_and_a_dying_worker_become_errors_for_the_model() -> None:
     assert _run(explode).content == "Error: explode failed: ValueError: no luck"
     died = _run(die)
     assert not died.ok and "worker process died (exit code 3)" in died.content
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_waiting_kills_the_worker() -> None:
     from chatfn.tools import isolation
 

@@ -18,11 +18,6 @@ from chatfn.log.store import LogStore
 
 
 @pytest.fixture
-def log_path() -> Path:
-    return Path(os.environ["CHATFN_LOG_DB"])
-
-
-@pytest.fixture
 def logged(log_path: Path) -> tuple[str, str]:
     """Two conversations: an older short one, then the weather one with parallel tool calls."""
     with LogStore.open(log_path) as store:

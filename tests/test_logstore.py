@@ -292,6 +292,7 @@ WRITER = """
 """
 
 
+@pytest.mark.slow
 def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "logs.db"
     with LogStore.open(path) as store:
@@ -308,6 +309,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         assert [m.message["content"] for m in messages if m.message["content"].startswith(tag)] == [f"{tag} {n}" for n in range(200)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_messages_survive_the_writer_being_killed(tmp_path: Path) -> None:
     path = tmp_path / "logs.db"

@@ -204,6 +204,7 @@ def test_loads_once_and_timings_are_recorded(install) -> None:
     assert slow.load_time >= 0.2
 
 
+@pytest.mark.slow
 def test_importing_chatfn_loads_no_plugin() -> None:
     import subprocess
 

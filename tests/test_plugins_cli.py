@@ -140,6 +140,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
+@pytest.mark.slow
 def test_a_pip_installed_plugin_works_end_to_end(cli, tmp_path: Path) -> None:
     """Build a plugin project and pip-install it (through `chatfn plugins install`) into a target dir."""
     project = tmp_path / "chatfn-hello"
@@ -177,6 +178,7 @@ def test_a_pip_installed_plugin_works_end_to_end(cli, tmp_path: Path) -> None:
     assert (called.returncode, called.stdout) == (0, "Hi there, Ada!\n")
 
 
+@pytest.mark.slow
 def test_pip_exit_code_passes_through(cli, tmp_path: Path) -> None:
     result = cli("plugins", "install", "--no-index", "--target", str(tmp_path / "t"), str(tmp_path / "missing-project"))
     assert result.returncode != 0 and "Traceback" not in result.stderr

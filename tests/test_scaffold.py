@@ -84,6 +84,7 @@ def test_module_registers_its_tool_through_the_hook(parent: Path, monkeypatch: p
     assert schema["parameters"]["required"] == ["text"]
 
 
+@pytest.mark.slow
 def test_generated_package_installs_and_its_tests_pass(tmp_path: Path) -> None:
     """`chatfn plugins new`, a real pip install into a throwaway folder, then the package's own tests."""
 

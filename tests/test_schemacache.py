@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from plugin_factory import make_plugin, plugin_env
 
 from chatfn.tools.schema import function_schema
@@ -46,6 +47,7 @@ def probe(env: dict[str, str]) -> tuple[str, bool]:
     return description, imported
 
 
+@pytest.mark.slow
 def test_second_run_builds_no_schema_and_an_edit_is_seen(tmp_path: Path) -> None:
     site = make_plugin(tmp_path / "site", SOURCE.replace("DOC", "Weather forecast."), module="chatfn_cached",
                        distribution="chatfn-cached", entry_point="cached")

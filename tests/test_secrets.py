@@ -8,15 +8,13 @@ real servers do; then every byte of output and of the log is searched for it.
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from chat_plugin import chat_plugin_env  # noqa: F401  (a fixture)
 from plugin_factory import make_plugin, plugin_env
+from support import chunk, closed_port
 
 from chatfn.testing import (
     RecordedRequest,
@@ -30,16 +28,6 @@ from chatfn.testing import (
 )
 
 KEY = "sk-test-SECRET-7f3a9c"
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def chunk(delta: dict[str, Any]) -> dict[str, Any]:
-    return {"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta}]}
 
 
 # What the server does, chosen by the prompt, so chats can run side by side.
@@ -116,6 +104,7 @@ def log_text(path: Path) -> tuple[bytes, str]:
     return data, "\n".join(rows)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("placement", PLACEMENTS)
 def test_the_key_appears_in_no_output_and_no_log(
     placement: str, chat_server: ScriptedServer, invoke_chatfn, chatfn_env, chat_plugin_env, tmp_path: Path
@@ -180,14 +169,16 @@ def register_tools(register):
 '''
 
 
-def test_debug_tracebacks_never_show_locals_or_the_key(chat_server, invoke_chatfn, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_debug_tracebacks_never_show_locals_or_the_key(chat_server, run_chatfn, tmp_path: Path) -> None:
+    """A real process: the plugin below patches chatfn itself, which must not outlive the test."""
     from chatfn.cli import app
 
     assert app.pretty_exceptions_show_locals is False
     folder = make_plugin(tmp_path / "boom", BOOM, module="chatfn_boom", distribution="chatfn-boom", entry_point="boom")
     env = {**plugin_env(folder, load="boom", base={}), "OPENAI_API_KEY": KEY}
-    quiet = invoke_chatfn("chat", "hi", env=env)
-    debug = invoke_chatfn("chat", "hi", env={**env, "CHATFN_DEBUG": "1"})
+    quiet = run_chatfn("chat", "hi", env=env)
+    debug = run_chatfn("chat", "hi", env={**env, "CHATFN_DEBUG": "1"})
     assert quiet.returncode == debug.returncode == 1
     assert "internal error: RuntimeError: a bug deep inside chatfn" in quiet.stderr
     assert "Traceback" not in quiet.stderr and "CHATFN_DEBUG" in quiet.stderr

@@ -442,6 +442,7 @@ def test_chatfn_env_drops_the_users_credentials(
     assert env["OPENAI_API_KEY"] == "sk-test-fake" and env["KEEP_ME"] == "1" and env["PATH"] == "/bin"
 
 
+@pytest.mark.slow
 def test_run_chatfn_runs_the_real_cli(run_chatfn: Any, chatfn_env: dict[str, str], tmp_path: Path) -> None:
     version = run_chatfn("--version")
     assert version.returncode == 0, version.stderr
@@ -457,6 +458,7 @@ def test_run_chatfn_runs_the_real_cli(run_chatfn: Any, chatfn_env: dict[str, str
     assert removed.stdout.strip().startswith(chatfn_env["XDG_CONFIG_HOME"])
 
 
+@pytest.mark.slow
 def test_run_chatfn_feeds_input_and_reports_failure(run_chatfn: Any) -> None:
     result = run_chatfn("no-such-command", input="ignored\n")
     assert result.returncode != 0 and result.stderr
@@ -484,6 +486,7 @@ def test_all_is_honest() -> None:
     assert public - fixtures - imported_modules <= set(kit.__all__)
 
 
+@pytest.mark.slow
 def test_importing_the_kit_does_not_import_pytest() -> None:
     """A plugin author may use ScriptedServer outside pytest (a script, another runner)."""
     code = "import sys; from chatfn.testing import ScriptedServer; print('pytest' in sys.modules, '_pytest' in sys.modules)"
@@ -491,6 +494,7 @@ def test_importing_the_kit_does_not_import_pytest() -> None:
     assert result.stdout.split() == ["False", "False"]
 
 
+@pytest.mark.slow
 def test_invoke_chatfn_matches_run_chatfn(run_chatfn: Any, invoke_chatfn: Any, chat_server: ScriptedServer) -> None:
     """The in-process runner gives what the subprocess gives: output, exit codes, stdin."""
     chat_server.script(text("Hello there."), text("Hello there."))

@@ -207,6 +207,7 @@ def test_needs_approval_rules() -> None:
     assert not needs_approval(checked, {"command": "rm x"}, ToolSettings(skip_approval=["*"]))
 
 
+@pytest.mark.slow
 def test_tool_output_goes_to_stderr(tmp_path: Path) -> None:
     """In a real process: prints and child-process output of tools never reach stdout."""
     script = tmp_path / "noisy_round.py"

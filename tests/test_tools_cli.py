@@ -133,6 +133,7 @@ def test_bad_config_is_a_config_error(cli, tmp_path: Path) -> None:
     assert result.returncode == 2 and "tools.timeout" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["--version"], ["tools", "list"], ["tools", "list", "--json"]])
 def test_fast_commands_import_neither_openai_nor_jsonschema(command: list[str]) -> None:
     import subprocess

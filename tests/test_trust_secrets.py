@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chatfn.output.redact import MASK, looks_secret, redact_data, redact_text, redact_url
+from chatfn.output.redact import (
+    MASK,
+    looks_secret,
+    redact_data,
+    redact_text,
+    redact_url,
+)
 
 SECRETS = ("sk-params-0123456789", "hunter2-password", "azure-query-key-987", "plugin-token-555")
 

@@ -8,15 +8,24 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from streams import RESPONSES_STREAM_NAMES, needs_responses_streams, read_responses_stream
+from streams import (
+    RESPONSES_STREAM_NAMES,
+    needs_responses_streams,
+    read_responses_stream,
+)
 
-from chatfn.events import Delta
 from chatfn.errors import ProviderError
-from chatfn.wire.sse import SSEDecoder
+from chatfn.events import Delta
 from chatfn.testing import RecordedRequest, Response
-from chatfn.testing.responses_api import responses_events, responses_failure, responses_text, responses_tool_calls
+from chatfn.testing.responses_api import (
+    responses_events,
+    responses_failure,
+    responses_text,
+    responses_tool_calls,
+)
 from chatfn.wire.items import chat_messages, input_items
 from chatfn.wire.responses import ResponsesAssembler, ResponsesMessage
+from chatfn.wire.sse import SSEDecoder
 
 
 def decode(body: bytes) -> list[dict[str, Any]]:

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from chatfn.testing.runner import RunChatfn, chatfn_environment, invoke_chatfn_cli, run_chatfn_cli
+from chatfn.testing.runner import (
+    RunChatfn,
+    chatfn_environment,
+    invoke_chatfn_cli,
+    run_chatfn_cli,
+)
 from chatfn.testing.server import ScriptedServer
 
 __all__ = ["chat_server", "chatfn_env", "invoke_chatfn", "run_chatfn"]

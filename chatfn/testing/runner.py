@@ -135,6 +135,8 @@ def invoke_chatfn_cli(
     stdout and stderr. An exception that escapes the CLI is printed as the
     interpreter would and gives exit code 1. ``timeout`` raises
     :class:`subprocess.TimeoutExpired` (SIGALRM, so only from the main thread).
+    What no runner can undo stays: a plugin that patches chatfn's own classes, or
+    threads a tool left running. Test such code with :func:`run_chatfn_cli`.
     """
     if input is not None and input_bytes is not None:
         raise ValueError("pass input or input_bytes, not both")

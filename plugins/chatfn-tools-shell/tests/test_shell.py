@@ -251,6 +251,7 @@ def test_chat_without_a_terminal_runs_only_allow_listed_commands(request: pytest
     assert not (tmp_path / "created").exists()
 
 
+@pytest.mark.slow
 def test_chat_in_a_terminal_asks_before_running(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     import pty
     import select
