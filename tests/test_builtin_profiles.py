@@ -16,9 +16,9 @@ GROQ_KEY = "gsk-test-groq-key-0123456789"
 ONLY_GROQ = {"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None, "CHATFN_MODEL": None, "GROQ_API_KEY": GROQ_KEY}
 
 
-def test_groq_works_with_only_its_key_variable(chat_server, run_chatfn) -> None:
+def test_groq_works_with_only_its_key_variable(chat_server, invoke_chatfn) -> None:
     chat_server.script(text("Fast answer."))
-    result = run_chatfn(
+    result = invoke_chatfn(
         "-p", "groq", "-m", "llama-3.3-70b-versatile", "hi",
         env={**ONLY_GROQ, "CHATFN_GROQ_BASE_URL": chat_server.base_url},
     )
@@ -29,10 +29,10 @@ def test_groq_works_with_only_its_key_variable(chat_server, run_chatfn) -> None:
     assert request.body["model"] == "llama-3.3-70b-versatile"
 
 
-def test_a_built_in_profile_never_sends_its_key_to_openai_base_url(chat_server, run_chatfn) -> None:
+def test_a_built_in_profile_never_sends_its_key_to_openai_base_url(chat_server, invoke_chatfn) -> None:
     with ScriptedServer() as elsewhere:  # what $OPENAI_BASE_URL points at: it must see nothing
         chat_server.script(text("From Groq."))
-        result = run_chatfn(
+        result = invoke_chatfn(
             "-p", "groq", "-m", "m", "hi",
             env={**ONLY_GROQ, "OPENAI_BASE_URL": elsewhere.base_url, "OPENAI_API_KEY": "sk-openai-not-for-groq",
                  "CHATFN_GROQ_BASE_URL": chat_server.base_url},
@@ -42,16 +42,16 @@ def test_a_built_in_profile_never_sends_its_key_to_openai_base_url(chat_server, 
     assert chat_server.requests[0].headers["authorization"] == f"Bearer {GROQ_KEY}"
 
 
-def test_without_its_key_variable_it_says_which_one(chat_server, run_chatfn) -> None:
-    result = run_chatfn("-p", "groq", "-m", "m", "hi", env={**ONLY_GROQ, "GROQ_API_KEY": None})
+def test_without_its_key_variable_it_says_which_one(chat_server, invoke_chatfn) -> None:
+    result = invoke_chatfn("-p", "groq", "-m", "m", "hi", env={**ONLY_GROQ, "GROQ_API_KEY": None})
     assert result.returncode == 2
     assert "$GROQ_API_KEY is not set" in result.stderr and "Traceback" not in result.stderr
     assert chat_server.requests == []
 
 
-def test_a_local_server_gets_no_openai_key(chat_server, run_chatfn) -> None:
+def test_a_local_server_gets_no_openai_key(chat_server, invoke_chatfn) -> None:
     chat_server.script(text("Local."))
-    result = run_chatfn(
+    result = invoke_chatfn(
         "-p", "ollama", "-m", "qwen2.5-coder:7b", "hi",
         env={"OPENAI_API_KEY": "sk-openai-secret-key-1234", "CHATFN_OLLAMA_BASE_URL": chat_server.base_url},
     )
@@ -59,37 +59,37 @@ def test_a_local_server_gets_no_openai_key(chat_server, run_chatfn) -> None:
     assert "sk-openai-secret-key-1234" not in chat_server.requests[0].headers.get("authorization", "")
 
 
-def test_a_config_profile_of_the_same_name_overrides_it_key_by_key(chat_server, run_chatfn, chatfn_env) -> None:
+def test_a_config_profile_of_the_same_name_overrides_it_key_by_key(chat_server, invoke_chatfn, chatfn_env) -> None:
     Path(chatfn_env["CHATFN_CONFIG"]).write_text(
         f'default_profile = "groq"\n[profiles.groq]\nmodel = "from-the-file"\nbase_url = "{chat_server.base_url}"\n'
         "[profiles.groq.options]\ntemperature = 0.1\n",
         encoding="utf-8",
     )
     chat_server.script(text("Configured."))
-    result = run_chatfn("hi", env=ONLY_GROQ)  # default_profile names it; the key variable is still Groq's
+    result = invoke_chatfn("hi", env=ONLY_GROQ)  # default_profile names it; the key variable is still Groq's
     assert result.returncode == 0, result.stderr
     request = chat_server.requests[0]
     assert request.body["model"] == "from-the-file" and request.body["temperature"] == 0.1
     assert request.headers["authorization"] == f"Bearer {GROQ_KEY}"
 
 
-def test_models_lists_a_built_in_service(chat_server, run_chatfn) -> None:
+def test_models_lists_a_built_in_service(chat_server, invoke_chatfn) -> None:
     chat_server.models = ["llama-3.3-70b-versatile", "qwen-qwq-32b"]
-    result = run_chatfn("models", "-p", "groq", env={**ONLY_GROQ, "CHATFN_GROQ_BASE_URL": chat_server.base_url})
+    result = invoke_chatfn("models", "-p", "groq", env={**ONLY_GROQ, "CHATFN_GROQ_BASE_URL": chat_server.base_url})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["llama-3.3-70b-versatile", "qwen-qwq-32b"]
 
 
-def test_config_show_profiles_lists_every_built_in_and_the_file_s(run_chatfn, chatfn_env) -> None:
+def test_config_show_profiles_lists_every_built_in_and_the_file_s(invoke_chatfn, chatfn_env) -> None:
     Path(chatfn_env["CHATFN_CONFIG"]).write_text(
         '[profiles.mine]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = "MY_KEY"\n'
         '[profiles.vllm]\nbase_url = "http://gpu-box:8000/v1"\n',
         encoding="utf-8",
     )
-    table = run_chatfn("config", "show", "--profiles", env={"GROQ_API_KEY": GROQ_KEY})
+    table = invoke_chatfn("config", "show", "--profiles", env={"GROQ_API_KEY": GROQ_KEY})
     assert table.returncode == 0, table.stderr
     assert GROQ_KEY not in table.stdout + table.stderr
-    rows = json.loads(run_chatfn("config", "show", "--profiles", "--json", env={"GROQ_API_KEY": GROQ_KEY}).stdout)
+    rows = json.loads(invoke_chatfn("config", "show", "--profiles", "--json", env={"GROQ_API_KEY": GROQ_KEY}).stdout)
     by_name = {row["name"]: row for row in rows}
     assert set(BUILTIN_PROFILES) | {"mine"} == set(by_name)
     expected = {

@@ -57,9 +57,9 @@ def logged(chatfn_env: dict[str, str]) -> list[dict[str, Any]]:
         return [entry.message for entry in store.conversation(conversation_id).messages]
 
 
-def test_answer_streams_and_the_request_is_stateless(chat_server, run_chatfn, responses_profile) -> None:
+def test_answer_streams_and_the_request_is_stateless(chat_server, invoke_chatfn, responses_profile) -> None:
     chat_server.script(responses_text("Hello over Responses."))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Hello over Responses.\n"
     request = chat_server.requests[0]
@@ -78,13 +78,13 @@ def test_answer_streams_and_the_request_is_stateless(chat_server, run_chatfn, re
 
 
 def test_a_tool_round_sends_back_reasoning_the_call_and_its_output_by_call_id(
-    chat_server, run_chatfn, responses_profile, chat_plugin_env
+    chat_server, invoke_chatfn, responses_profile, chat_plugin_env
 ) -> None:
     chat_server.script(
         responses_tool_calls(("echo", {"text": "ab", "times": 2}), reasoning="I should echo.", encrypted_content="ENC-FINAL-0123"),
         responses_text("It said abab."),
     )
-    result = run_chatfn("chat", "use echo", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "use echo", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "It said abab.\n"
     assert "⚙ echo" in result.stderr and "I should echo." in result.stderr
@@ -98,17 +98,17 @@ def test_a_tool_round_sends_back_reasoning_the_call_and_its_output_by_call_id(
     ]
     roles = [(message["role"], message.get("tool_call_id")) for message in logged(responses_profile)]
     assert roles == [("system", None), ("user", None), ("assistant", None), ("tool", "call_1"), ("assistant", None)]
-    shown = json.loads(run_chatfn("logs", "show", "--json").stdout)  # Chat Completions messages, state beside them
+    shown = json.loads(invoke_chatfn("logs", "show", "--json").stdout)  # Chat Completions messages, state beside them
     assert all("responses" not in message for message in shown["messages"])
     assert shown["messages"][2]["tool_calls"][0]["id"] == "call_1"
     assert shown["log"][2]["responses"]["items"][0]["encrypted_content"] == "ENC-FINAL-0123"
 
 
-def test_json_events_are_the_same_as_with_chat_completions(chat_server, run_chatfn, chatfn_env, chat_plugin_env) -> None:
+def test_json_events_are_the_same_as_with_chat_completions(chat_server, invoke_chatfn, chatfn_env, chat_plugin_env) -> None:
     write_config(chatfn_env, *profiles(chat_server))
     chat_server.script(tool_calls(("echo", {"text": "x"})), text("Done now."))
     chat_server.script(responses_tool_calls(("echo", {"text": "x"})), responses_text("Done now."))
-    runs = [run_chatfn("chat", "--json", "-p", profile, "go", env=chat_plugin_env) for profile in ("c", "r")]
+    runs = [invoke_chatfn("chat", "--json", "-p", profile, "go", env=chat_plugin_env) for profile in ("c", "r")]
     for result in runs:
         assert result.returncode == 0, result.stderr
     chat, responses = ([json.loads(line) for line in result.stdout.splitlines()] for result in runs)
@@ -125,18 +125,18 @@ def test_json_events_are_the_same_as_with_chat_completions(chat_server, run_chat
 
 
 @pytest.mark.parametrize("arguments_in", ["done", "whole"])
-def test_arguments_only_in_done_or_all_at_once(chat_server, run_chatfn, responses_profile, chat_plugin_env, arguments_in) -> None:
+def test_arguments_only_in_done_or_all_at_once(chat_server, invoke_chatfn, responses_profile, chat_plugin_env, arguments_in) -> None:
     chat_server.script(responses_tool_calls(("echo", {"text": "hi"}), arguments_in=arguments_in), responses_text("ok"))
-    result = run_chatfn("chat", "go", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "go", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     assert chat_server.requests[1].input[-1] == {"type": "function_call_output", "call_id": "call_1", "output": "hi"}
 
 
-def test_store_true_continues_with_previous_response_id(chat_server, run_chatfn, chatfn_env, chat_plugin_env) -> None:
+def test_store_true_continues_with_previous_response_id(chat_server, invoke_chatfn, chatfn_env, chat_plugin_env) -> None:
     write_config(chatfn_env, *profiles(chat_server, store="true"))
     chat_server.script(responses_tool_calls(("echo", {"text": "s"}), reasoning="hm"), responses_text("First."), responses_text("Second."))
-    first = run_chatfn("chat", "one", env=chat_plugin_env)
-    second = run_chatfn("chat", "--continue", "two", env=chat_plugin_env)
+    first = invoke_chatfn("chat", "one", env=chat_plugin_env)
+    second = invoke_chatfn("chat", "--continue", "two", env=chat_plugin_env)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     opening, after_tools, resumed = (request.body for request in chat_server.requests)
     assert opening["store"] is True and "include" not in opening and "previous_response_id" not in opening
@@ -146,10 +146,10 @@ def test_store_true_continues_with_previous_response_id(chat_server, run_chatfn,
     assert resumed["input"] == [{"role": "user", "content": "two"}]
 
 
-def test_continue_stateless_resends_everything_with_the_items(chat_server, run_chatfn, responses_profile) -> None:
+def test_continue_stateless_resends_everything_with_the_items(chat_server, invoke_chatfn, responses_profile) -> None:
     chat_server.script(responses_text("Thought through.", reasoning="Deep.", encrypted_content="ENC-A"), responses_text("Again."))
-    assert run_chatfn("chat", "one").returncode == 0
-    result = run_chatfn("chat", "--continue", "two")
+    assert invoke_chatfn("chat", "one").returncode == 0
+    result = invoke_chatfn("chat", "--continue", "two")
     assert result.returncode == 0, result.stderr
     assert chat_server.requests[1].input == [
         SYSTEM,
@@ -160,12 +160,12 @@ def test_continue_stateless_resends_everything_with_the_items(chat_server, run_c
     ]
 
 
-def test_a_responses_conversation_continues_over_chat_completions(chat_server, run_chatfn, responses_profile, chat_plugin_env) -> None:
+def test_a_responses_conversation_continues_over_chat_completions(chat_server, invoke_chatfn, responses_profile, chat_plugin_env) -> None:
     chat_server.script(
         responses_tool_calls(("echo", {"text": "q"}), encrypted_content="ENC"), responses_text("Echoed."), text("Switched.")
     )
-    assert run_chatfn("chat", "one", env=chat_plugin_env).returncode == 0
-    result = run_chatfn("chat", "-p", "c", "--continue", "two", env=chat_plugin_env)
+    assert invoke_chatfn("chat", "one", env=chat_plugin_env).returncode == 0
+    result = invoke_chatfn("chat", "-p", "c", "--continue", "two", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Switched.\n"
     assert "1 reasoning item(s) cannot be sent over Chat Completions" in result.stderr
@@ -174,10 +174,10 @@ def test_a_responses_conversation_continues_over_chat_completions(chat_server, r
     assert messages[2]["tool_calls"][0]["id"] == "call_1" and messages[3] == {"role": "tool", "tool_call_id": "call_1", "content": "q"}
 
 
-def test_a_chat_completions_conversation_continues_over_responses(chat_server, run_chatfn, responses_profile, chat_plugin_env) -> None:
+def test_a_chat_completions_conversation_continues_over_responses(chat_server, invoke_chatfn, responses_profile, chat_plugin_env) -> None:
     chat_server.script(tool_calls(("echo", {"text": "z"})), text("Old API."), responses_text("New API."))
-    assert run_chatfn("chat", "-p", "c", "one", env=chat_plugin_env).returncode == 0
-    result = run_chatfn("chat", "--continue", "two", env=chat_plugin_env)
+    assert invoke_chatfn("chat", "-p", "c", "one", env=chat_plugin_env).returncode == 0
+    result = invoke_chatfn("chat", "--continue", "two", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     assert chat_server.requests[2].input == [
         SYSTEM,
@@ -189,9 +189,9 @@ def test_a_chat_completions_conversation_continues_over_responses(chat_server, r
     ]
 
 
-def test_error_then_failed_on_http_200_keeps_the_partial_text_and_runs_no_tools(chat_server, run_chatfn, responses_profile) -> None:
+def test_error_then_failed_on_http_200_keeps_the_partial_text_and_runs_no_tools(chat_server, invoke_chatfn, responses_profile) -> None:
     chat_server.script(responses_failure("You exceeded your current quota.", partial="Half an"))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 1
     assert result.stdout.startswith("Half an")
     line = one_error_line(result.stderr)
@@ -200,31 +200,31 @@ def test_error_then_failed_on_http_200_keeps_the_partial_text_and_runs_no_tools(
     assert logged(responses_profile)[-1] == {"role": "assistant", "content": "Half an"}
 
 
-def test_incomplete_is_a_notice_like_length(chat_server, run_chatfn, responses_profile) -> None:
+def test_incomplete_is_a_notice_like_length(chat_server, invoke_chatfn, responses_profile) -> None:
     chat_server.script(responses_text("Cut short", incomplete="max_output_tokens"))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Cut short\n"
     assert "cut off" in result.stderr
 
 
-def test_usage_is_counted(chat_server, run_chatfn, responses_profile) -> None:
+def test_usage_is_counted(chat_server, invoke_chatfn, responses_profile) -> None:
     chat_server.script(responses_text("Hi.", usage={"input_tokens": 11, "output_tokens": 4, "total_tokens": 15}))
-    result = run_chatfn("chat", "-v", "hi")
+    result = invoke_chatfn("chat", "-v", "hi")
     assert "tokens: 11 prompt + 4 completion = 15 (1 responses)" in result.stderr
 
 
-def test_responses_only_model_on_a_chat_completions_profile_says_what_to_set(chat_server, run_chatfn, responses_profile) -> None:
+def test_responses_only_model_on_a_chat_completions_profile_says_what_to_set(chat_server, invoke_chatfn, responses_profile) -> None:
     chat_server.script(error(400, "This model is only supported in v1/responses and not in v1/chat/completions."))
-    result = run_chatfn("chat", "-p", "c", "hi")
+    result = invoke_chatfn("chat", "-p", "c", "hi")
     assert result.returncode == 1
     line = one_error_line(result.stderr)
     assert 'set api = "responses" in profile \'c\'' in line
 
 
-def test_a_server_without_responses_says_so(chat_server, run_chatfn, responses_profile) -> None:
+def test_a_server_without_responses_says_so(chat_server, invoke_chatfn, responses_profile) -> None:
     chat_server.script(error(404, "Not Found", code=None))
-    line = one_error_line(run_chatfn("chat", "hi").stderr)
+    line = one_error_line(invoke_chatfn("chat", "hi").stderr)
     assert 'set api = "tools"' in line
 
 
@@ -236,11 +236,11 @@ def test_a_server_without_responses_says_so(chat_server, run_chatfn, responses_p
         ('api_version = "2025-04-01-preview"', "/openai/responses", "2025-04-01-preview"),
     ],
 )
-def test_azure_routes(chat_server, run_chatfn, chatfn_env, settings: str, path: str, version: str | None) -> None:
+def test_azure_routes(chat_server, invoke_chatfn, chatfn_env, settings: str, path: str, version: str | None) -> None:
     profile = f'[profiles.az]\nprovider = "azure"\nendpoint = "{chat_server.url}"\ndeployment = "my-dep"\napi = "responses"\nmax_retries = 0\n{settings}'
     write_config(chatfn_env, profile, default="az")
     chat_server.script(responses_text("From Azure."))
-    result = run_chatfn("chat", "hi", env={"AZURE_OPENAI_API_KEY": "azure-key-123", "CHATFN_MODEL": None})
+    result = invoke_chatfn("chat", "hi", env={"AZURE_OPENAI_API_KEY": "azure-key-123", "CHATFN_MODEL": None})
     assert result.returncode == 0, result.stderr
     request = chat_server.requests[0]
     assert (request.path, request.api_version, request.model) == (path, version, "my-dep")
@@ -248,7 +248,7 @@ def test_azure_routes(chat_server, run_chatfn, chatfn_env, settings: str, path: 
 
 
 @pytest.mark.parametrize(("version", "path"), [(None, "/openai/v1/responses"), ("2025-04-01-preview", "/openai/responses")])
-def test_azure_seed_variables_keep_working(chat_server, run_chatfn, chatfn_env, version: str | None, path: str) -> None:
+def test_azure_seed_variables_keep_working(chat_server, invoke_chatfn, chatfn_env, version: str | None, path: str) -> None:
     write_config(chatfn_env, '[profiles.az]\nprovider = "azure"\napi = "responses"\nmax_retries = 0', default="az")
     chat_server.script(responses_text("Seeded."))
     env = {
@@ -258,7 +258,7 @@ def test_azure_seed_variables_keep_working(chat_server, run_chatfn, chatfn_env, 
         "AZURE_OPENAI_API_VERSION": version,
         "CHATFN_MODEL": None,
     }
-    result = run_chatfn("chat", "hi", env=env)
+    result = invoke_chatfn("chat", "hi", env=env)
     assert result.returncode == 0, result.stderr
     assert (chat_server.requests[0].path, chat_server.requests[0].model) == (path, "seed-dep")
 
@@ -268,11 +268,11 @@ def test_azure_seed_variables_keep_working(chat_server, run_chatfn, chatfn_env, 
 
 @needs_responses_streams
 @pytest.mark.parametrize("name", RESPONSES_STREAM_NAMES)
-def test_recorded_stream_through_the_cli(chat_server, run_chatfn, responses_profile, name: str) -> None:
+def test_recorded_stream_through_the_cli(chat_server, invoke_chatfn, responses_profile, name: str) -> None:
     body = read_responses_stream(name)
     events = [event for event in _data_events(body)]
     chat_server.script(raw(body, headers={"Content-Type": "text/event-stream"}), responses_text("Final answer."))
-    result = run_chatfn("chat", "--json", "replay")
+    result = invoke_chatfn("chat", "--json", "replay")
     assert "Traceback" not in result.stderr
     failed = next((event for event in events if event.get("type") == "response.failed"), None)
     if failed is not None:  # an error event, then response.failed, on HTTP 200
@@ -343,9 +343,9 @@ def _quirky(quirk: str) -> Response:
         "response id changes after created",
     ],
 )
-def test_server_quirks_through_the_cli(chat_server, run_chatfn, responses_profile, chat_plugin_env, quirk: str) -> None:
+def test_server_quirks_through_the_cli(chat_server, invoke_chatfn, responses_profile, chat_plugin_env, quirk: str) -> None:
     chat_server.script(_quirky(quirk), responses_text("Finished."))
-    result = run_chatfn("chat", "--json", "go", env=chat_plugin_env)
+    result = invoke_chatfn("chat", "--json", "go", env=chat_plugin_env)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert "".join(event["text"] for event in events if event["type"] == "text") == "Calling.Finished."

@@ -32,13 +32,13 @@ def imported_sdk(stderr: str) -> bool:
     return any(line.split("|")[-1].strip() in ("mcp", "mcp_types") for line in stderr.splitlines() if "|" in line)
 
 
-def test_the_model_calls_an_mcp_tool_and_gets_the_servers_answer(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_the_model_calls_an_mcp_tool_and_gets_the_servers_answer(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     servers = mcp_file(
         tmp_path / "claude.json",
         {"time": TIME_SERVER, "broken": {"command": sys.executable, "args": [FAULT_SERVER, "exit"]}},
     )
     chat_server.script(tool_calls(("time_get_current_time", {"timezone": "Asia/Tokyo"})), text("Late in Tokyo."))
-    result = run_chatfn("chat", "--mcp-config", str(servers), "What time is it in Tokyo?")
+    result = invoke_chatfn("chat", "--mcp-config", str(servers), "What time is it in Tokyo?")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Late in Tokyo.\n"
     assert "MCP server 'broken' failed: MCPError: Connection closed (stderr: fault server: refusing to start)" in result.stderr
@@ -74,22 +74,22 @@ def test_without_servers_nothing_of_mcp_is_imported(run_chatfn) -> None:
     assert "chatfn.mcp" not in result.stderr and not imported_sdk(result.stderr)
 
 
-def test_tools_show_and_call(run_chatfn, tmp_path: Path) -> None:
+def test_tools_show_and_call(invoke_chatfn, tmp_path: Path) -> None:
     servers = mcp_file(tmp_path / "servers.json", {"time": TIME_SERVER})
-    shown = json.loads(run_chatfn("tools", "show", "time_get_current_time", "--mcp-config", str(servers)).stdout)
+    shown = json.loads(invoke_chatfn("tools", "show", "time_get_current_time", "--mcp-config", str(servers)).stdout)
     assert shown["mcp"]["server"] == "time" and shown["mcp"]["tool"] == "get_current_time"
     assert shown["mcp"]["input_schema"]["title"] == "get_current_timeArguments"
     assert shown["mcp"]["annotations"]["readOnlyHint"] is True
-    called = run_chatfn("tools", "call", "time_get_current_time", "timezone=Europe/Oslo", "--mcp-config", str(servers))
+    called = invoke_chatfn("tools", "call", "time_get_current_time", "timezone=Europe/Oslo", "--mcp-config", str(servers))
     assert called.returncode == 0 and json.loads(called.stdout)["timezone"] == "Europe/Oslo"
-    unchecked = run_chatfn("tools", "call", "time_get_current_time", "zone=Europe/Oslo", "--mcp-config", str(servers))
+    unchecked = invoke_chatfn("tools", "call", "time_get_current_time", "zone=Europe/Oslo", "--mcp-config", str(servers))
     assert unchecked.returncode == 2 and "'timezone' is a required property" in unchecked.stderr
-    failed = run_chatfn("tools", "call", "time_get_current_time", "timezone=Atlantis", "--mcp-config", str(servers))
+    failed = invoke_chatfn("tools", "call", "time_get_current_time", "timezone=Atlantis", "--mcp-config", str(servers))
     assert failed.returncode == 1 and failed.stdout == ""
     assert failed.stderr.count("\n") == 1 and "Invalid timezone" in failed.stderr
 
 
-def test_mcp_list(run_chatfn, tmp_path: Path) -> None:
+def test_mcp_list(invoke_chatfn, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
         "[mcp.servers.time]\n"
@@ -98,14 +98,14 @@ def test_mcp_list(run_chatfn, tmp_path: Path) -> None:
         "[mcp.servers.broken]\ncommand = '/nonexistent/mcp-server'\n",
         encoding="utf-8",
     )
-    listed = run_chatfn("mcp", "list", "--json", env={"CHATFN_CONFIG": str(config)})
+    listed = invoke_chatfn("mcp", "list", "--json", env={"CHATFN_CONFIG": str(config)})
     assert listed.returncode == 0, listed.stderr
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert rows["time"]["status"] == "connected" and rows["time"]["transport"] == "stdio"
     assert {"name": "time_convert_time", "tool": "convert_time"} in rows["time"]["tools"]
     assert rows["off"]["status"] == "disabled"
     assert rows["broken"]["status"] == "failed" and "command not found" in rows["broken"]["reason"]
-    plain = run_chatfn("mcp", "list", env={"CHATFN_CONFIG": str(config)})
+    plain = invoke_chatfn("mcp", "list", env={"CHATFN_CONFIG": str(config)})
     assert "time  stdio  connected" in plain.stdout and "broken  stdio  failed: command not found" in plain.stdout
 
 
@@ -172,7 +172,7 @@ def test_a_missing_sdk_is_one_line_with_the_install_command(tmp_path: Path, monk
 
 
 def test_an_open_world_mcp_tool_asks_once_the_conversation_holds_private_data(
-    chat_server, run_chatfn, chatfn_env: dict[str, str], tmp_path: Path
+    chat_server, invoke_chatfn, chatfn_env: dict[str, str], tmp_path: Path
 ) -> None:
     servers = mcp_file(
         tmp_path / "servers.json",
@@ -184,11 +184,11 @@ def test_an_open_world_mcp_tool_asks_once_the_conversation_holds_private_data(
         text("Done."),
     )
     chat_server.script(*script)
-    plain = run_chatfn("chat", "--mcp-config", str(servers), "time, then a picture")
+    plain = invoke_chatfn("chat", "--mcp-config", str(servers), "time, then a picture")
     assert plain.returncode == 0 and "[image: image/png" in chat_server.requests[2].messages[-1]["content"]
     Path(chatfn_env["CHATFN_CONFIG"]).write_text('[tools]\nprivate_data = ["time_*"]\n', encoding="utf-8")
     chat_server.script(*script)
-    guarded = run_chatfn("chat", "--mcp-config", str(servers), "time, then a picture")
+    guarded = invoke_chatfn("chat", "--mcp-config", str(servers), "time, then a picture")
     assert guarded.returncode == 0
     denied = chat_server.requests[5].messages[-1]["content"]
     assert denied.startswith("Error: not run: denied") and "private data" in denied

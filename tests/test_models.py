@@ -14,9 +14,9 @@ AZURE = {
 }
 
 
-def test_models_lists_the_server_s_models_sorted_with_the_default_marked(chat_server, run_chatfn) -> None:
+def test_models_lists_the_server_s_models_sorted_with_the_default_marked(chat_server, invoke_chatfn) -> None:
     chat_server.models = ["zeta-7b", "test-model", "alpha-70b"]
-    result = run_chatfn("models")
+    result = invoke_chatfn("models")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["  alpha-70b", "* test-model", "  zeta-7b"]
     assert "3 models at " + chat_server.base_url + "/models" in result.stderr
@@ -25,16 +25,16 @@ def test_models_lists_the_server_s_models_sorted_with_the_default_marked(chat_se
     assert request.headers["authorization"] == "Bearer sk-test-fake"
 
 
-def test_models_json(chat_server, run_chatfn) -> None:
+def test_models_json(chat_server, invoke_chatfn) -> None:
     chat_server.models = ["b", "test-model"]
-    data = json.loads(run_chatfn("models", "--json").stdout)
+    data = json.loads(invoke_chatfn("models", "--json").stdout)
     assert data["default"] == "test-model" and data["kind"] == "models" and data["profile"] == "environment"
     assert [(entry["id"], entry["default"]) for entry in data["models"]] == [("b", False), ("test-model", True)]
 
 
-def test_a_server_without_a_listing_gets_one_clear_line(chat_server, run_chatfn) -> None:
+def test_a_server_without_a_listing_gets_one_clear_line(chat_server, invoke_chatfn) -> None:
     chat_server.models = None
-    result = run_chatfn("models")
+    result = invoke_chatfn("models")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -42,18 +42,18 @@ def test_a_server_without_a_listing_gets_one_clear_line(chat_server, run_chatfn)
     assert "-m" in lines[0] and result.stdout == ""
 
 
-def test_models_lists_without_a_default_model_and_warns_about_a_missing_default(chat_server, run_chatfn) -> None:
+def test_models_lists_without_a_default_model_and_warns_about_a_missing_default(chat_server, invoke_chatfn) -> None:
     chat_server.models = ["a", "b"]
-    unset = run_chatfn("models", env={"CHATFN_MODEL": None})
+    unset = invoke_chatfn("models", env={"CHATFN_MODEL": None})
     assert unset.returncode == 0, unset.stderr
     assert unset.stdout.splitlines() == ["  a", "  b"]
-    missing = run_chatfn("models")  # the default, test-model, is not among them
+    missing = invoke_chatfn("models")  # the default, test-model, is not among them
     assert missing.returncode == 0 and "'test-model' is not listed" in missing.stderr
 
 
-def test_azure_lists_its_deployments_when_the_data_plane_does(chat_server, run_chatfn) -> None:
+def test_azure_lists_its_deployments_when_the_data_plane_does(chat_server, invoke_chatfn) -> None:
     chat_server.azure_deployments = {"chat-4o": "gpt-4o", "mini": "gpt-4o-mini"}
-    result = run_chatfn("models", env={**AZURE, "AZURE_OPENAI_ENDPOINT": chat_server.url})
+    result = invoke_chatfn("models", env={**AZURE, "AZURE_OPENAI_ENDPOINT": chat_server.url})
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["* chat-4o  (gpt-4o)", "  mini  (gpt-4o-mini)"]
     request = chat_server.requests[0]
@@ -61,9 +61,9 @@ def test_azure_lists_its_deployments_when_the_data_plane_does(chat_server, run_c
     assert request.headers["api-key"] == "azure-test-key-123456"
 
 
-def test_azure_falls_back_to_its_models_listing(chat_server, run_chatfn) -> None:
+def test_azure_falls_back_to_its_models_listing(chat_server, invoke_chatfn) -> None:
     chat_server.models = ["gpt-4o", "gpt-4o-mini"]
-    result = run_chatfn("models", "--json", env={**AZURE, "AZURE_OPENAI_ENDPOINT": chat_server.url})
+    result = invoke_chatfn("models", "--json", env={**AZURE, "AZURE_OPENAI_ENDPOINT": chat_server.url})
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["kind"] == "models" and data["default"] == "chat-4o"
@@ -74,9 +74,9 @@ def test_azure_falls_back_to_its_models_listing(chat_server, run_chatfn) -> None
     ]
 
 
-def test_a_listing_with_terminal_controls_is_shown_clean(chat_server, run_chatfn) -> None:
+def test_a_listing_with_terminal_controls_is_shown_clean(chat_server, invoke_chatfn) -> None:
     chat_server.models = ["evil\x1b]0;pwned\x07-model", "test-model"]
-    result = run_chatfn("models")
+    result = invoke_chatfn("models")
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
 

@@ -9,12 +9,9 @@ from terminal import Terminal
 from chatfn.terminal.compose import PASTE_END, PASTE_START, read_message
 from chatfn.testing import text
 
+pytestmark = pytest.mark.slow  # a real process in a pseudo-terminal
+
 COLUMNS, ROWS = 100, 40
-
-
-@pytest.fixture
-def terminal_env(chatfn_env):
-    return {**chatfn_env, "TERM": "xterm-256color"}
 
 
 def screen_of(output: str) -> list[str]:

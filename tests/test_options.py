@@ -14,9 +14,9 @@ def write_config(env: dict[str, str], body: str) -> None:
     Path(env["CHATFN_CONFIG"]).write_text(body, encoding="utf-8")
 
 
-def test_options_from_the_command_line_arrive_typed(chat_server, run_chatfn) -> None:
+def test_options_from_the_command_line_arrive_typed(chat_server, invoke_chatfn) -> None:
     chat_server.script(text("Done."))
-    result = run_chatfn(
+    result = invoke_chatfn(
         "chat", "hi",
         "-o", "temperature", "0.2",
         "-o", "seed", "42",
@@ -38,7 +38,7 @@ def test_options_from_the_command_line_arrive_typed(chat_server, run_chatfn) -> 
     assert body["messages"][-1] == {"role": "user", "content": "hi"}
 
 
-def test_profile_options_are_sent_and_flags_override_them(chat_server, run_chatfn, chatfn_env) -> None:
+def test_profile_options_are_sent_and_flags_override_them(chat_server, invoke_chatfn, chatfn_env) -> None:
     write_config(chatfn_env, """
 [profiles.local]
 model = "test-model"
@@ -49,8 +49,8 @@ stop = ["###"]
 top_k = 20
 """)
     chat_server.script(text("One."), text("Two."))
-    assert run_chatfn("chat", "-p", "local", "a").returncode == 0
-    assert run_chatfn("chat", "-p", "local", "-o", "temperature", "1.5", "b").returncode == 0
+    assert invoke_chatfn("chat", "-p", "local", "a").returncode == 0
+    assert invoke_chatfn("chat", "-p", "local", "-o", "temperature", "1.5", "b").returncode == 0
     first, second = (request.body for request in chat_server.requests)
     assert (first["temperature"], first["max_tokens"], first["stop"], first["top_k"]) == (0, 256, ["###"], 20)
     assert second["temperature"] == 1.5 and second["max_tokens"] == 256
@@ -66,16 +66,16 @@ top_k = 20
         (["-o", "temperature"], "requires 2 arguments"),
     ],
 )
-def test_a_bad_option_is_one_line_and_nothing_is_sent(chat_server, run_chatfn, args, expected) -> None:
-    result = run_chatfn("chat", "hi", *args)
+def test_a_bad_option_is_one_line_and_nothing_is_sent(chat_server, invoke_chatfn, args, expected) -> None:
+    result = invoke_chatfn("chat", "hi", *args)
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert chat_server.requests == []
 
 
-def test_a_bad_option_in_the_config_names_the_key(chat_server, run_chatfn, chatfn_env) -> None:
+def test_a_bad_option_in_the_config_names_the_key(chat_server, invoke_chatfn, chatfn_env) -> None:
     write_config(chatfn_env, '[profiles.local]\nmodel = "m"\n[profiles.local.options]\nseed = "abc"\n')
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 2
     assert "profiles.local.options: seed: expected an integer" in result.stderr
     assert chat_server.requests == []
@@ -92,10 +92,10 @@ REJECTIONS = {
 
 
 @pytest.mark.parametrize("style", sorted(REJECTIONS))
-def test_a_server_rejecting_a_parameter_is_one_line_naming_it(chat_server, run_chatfn, style) -> None:
+def test_a_server_rejecting_a_parameter_is_one_line_naming_it(chat_server, invoke_chatfn, style) -> None:
     status, body = REJECTIONS[style]
     chat_server.script(error(status, body=json.dumps(body).encode()))
-    result = run_chatfn("chat", "hi", "-o", "temperature", "9")
+    result = invoke_chatfn("chat", "hi", "-o", "temperature", "9")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -103,7 +103,7 @@ def test_a_server_rejecting_a_parameter_is_one_line_naming_it(chat_server, run_c
     assert "-o temperature" in lines[0]  # the hint says where it came from
 
 
-def test_help_names_the_common_options(run_chatfn) -> None:
-    shown = " ".join(run_chatfn("chat", "--help").stdout.split())
+def test_help_names_the_common_options(invoke_chatfn) -> None:
+    shown = " ".join(invoke_chatfn("chat", "--help").stdout.split())
     for name in ("--option", "temperature", "top_p", "max_tokens", "seed", "stop", "reasoning_effort"):
         assert name in shown

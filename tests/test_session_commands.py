@@ -11,10 +11,7 @@ from terminal import Terminal
 from chatfn.log.store import LogStore
 from chatfn.testing import text
 
-
-@pytest.fixture
-def terminal_env(chatfn_env):
-    return {**chatfn_env, "TERM": "xterm-256color"}
+pytestmark = pytest.mark.slow  # a real process in a pseudo-terminal
 
 
 def logged_messages(env: dict[str, str]) -> list[tuple[str, str, str | None]]:

@@ -126,13 +126,13 @@ def test_device_status_reply_never_reaches_the_model(chat_server, chatfn_env) ->
 # -- plain pipes: answer, reasoning, traces, errors ---------------------------------------
 
 
-def test_piped_answer_reasoning_and_traces_carry_no_escapes(chat_server, run_chatfn) -> None:
+def test_piped_answer_reasoning_and_traces_carry_no_escapes(chat_server, invoke_chatfn) -> None:
     reasoning = {"choices": [{"index": 0, "delta": {"reasoning_content": payload("REASON")}}]}
     chat_server.script(
         tool_calls(("get_current_date", "{" + json.dumps(payload("ARGS"))[1:-1])),
         sse([reasoning, {"choices": [{"index": 0, "delta": {"content": payload("ANSWER")}, "finish_reason": "stop"}]}]),
     )
-    result = run_chatfn("chat", "--no-log", "hello")
+    result = invoke_chatfn("chat", "--no-log", "hello")
     assert result.returncode == 0, result.stderr
     assert "ANSWER-start" in result.stdout and "ANSWER-end" in result.stdout
     assert "REASON-start" in result.stderr and "get_current_date(" in result.stderr
@@ -140,28 +140,28 @@ def test_piped_answer_reasoning_and_traces_carry_no_escapes(chat_server, run_cha
     assert_no_escapes(result.stderr, "stderr")
 
 
-def test_json_mode_keeps_them_escaped(chat_server, run_chatfn) -> None:
+def test_json_mode_keeps_them_escaped(chat_server, invoke_chatfn) -> None:
     chat_server.script(text(payload("ANSWER")))
-    result = run_chatfn("chat", "--no-log", "--json", "hello")
+    result = invoke_chatfn("chat", "--no-log", "--json", "hello")
     assert result.returncode == 0, result.stderr
     assert_no_escapes(result.stdout, "--json stdout")
     texts = "".join(json.loads(line).get("text", "") for line in result.stdout.splitlines())
     assert ATTACKS["osc52_clipboard"] in texts  # exactly what the model sent, escaped as JSON
 
 
-def test_server_error_message_is_harmless(chat_server, run_chatfn) -> None:
+def test_server_error_message_is_harmless(chat_server, invoke_chatfn) -> None:
     chat_server.script(error(400, payload("SERVER")))
-    result = run_chatfn("chat", "--no-log", "hello")
+    result = invoke_chatfn("chat", "--no-log", "hello")
     assert result.returncode == 1
     assert "SERVER-start" in result.stderr
     assert_no_escapes(result.stderr, "the error line")
 
 
-def test_log_commands_show_no_escapes(chat_server, run_chatfn) -> None:
+def test_log_commands_show_no_escapes(chat_server, invoke_chatfn) -> None:
     chat_server.script(text(payload("LOGGED")))
-    assert run_chatfn("chat", payload("ASKED")).returncode == 0
+    assert invoke_chatfn("chat", payload("ASKED")).returncode == 0
     for command in (("logs", "show"), ("logs", "list"), ("logs", "search", "LOGGED")):
-        result = run_chatfn(*command)
+        result = invoke_chatfn(*command)
         assert result.returncode == 0, result.stderr
         assert "-start" in result.stdout, command
         assert_no_escapes(result.stdout, " ".join(command))
@@ -181,11 +181,11 @@ def register_tools(register):
 '''
 
 
-def test_plugin_metadata_is_harmless(tmp_path: Path, run_chatfn) -> None:
+def test_plugin_metadata_is_harmless(tmp_path: Path, invoke_chatfn) -> None:
     directory = make_plugin(tmp_path / "p", PLUGIN, module="chatfn_sneaky", distribution="chatfn-sneaky", entry_point="sneaky")
     env = plugin_env(directory, load="sneaky", base={})
     for command in (("tools", "list"), ("plugins", "list"), ("tools", "show", "sneaky2")):
-        result = run_chatfn(*command, env={"PYTHONPATH": env["PYTHONPATH"], "CHATFN_LOAD_PLUGINS": "sneaky"})
+        result = invoke_chatfn(*command, env={"PYTHONPATH": env["PYTHONPATH"], "CHATFN_LOAD_PLUGINS": "sneaky"})
         assert result.returncode == 0, result.stderr
         assert "sneaky" in result.stdout
         assert_no_escapes(result.stdout, " ".join(command))

@@ -50,10 +50,10 @@ def test_redact_text_masks_env_secrets_and_bearer(monkeypatch) -> None:
     assert "tok-abcdefgh" not in shown and "u:p@" not in shown and "t1" not in shown and "abcdefghijkl" not in shown
 
 
-def test_config_show_redacts_params_urls_and_plugin_tables(tmp_path: Path, run_chatfn) -> None:
+def test_config_show_redacts_params_urls_and_plugin_tables(tmp_path: Path, invoke_chatfn) -> None:
     config = tmp_path / "leaky.toml"
     config.write_text(CONFIG, encoding="utf-8")
-    result = run_chatfn("config", "show", "--config", str(config))
+    result = invoke_chatfn("config", "show", "--config", str(config))
     assert result.returncode == 0, result.stderr
     for secret in SECRETS:
         assert secret not in result.stdout, secret
@@ -64,10 +64,10 @@ def test_config_show_redacts_params_urls_and_plugin_tables(tmp_path: Path, run_c
     assert "api-version=1" in profile["base_url"] and "127.0.0.1:9" in profile["base_url"]
 
 
-def test_error_lines_redact_the_url(tmp_path: Path, run_chatfn) -> None:
+def test_error_lines_redact_the_url(tmp_path: Path, invoke_chatfn) -> None:
     config = tmp_path / "leaky.toml"
     config.write_text(CONFIG.replace("max_retries", "x"), encoding="utf-8")
-    result = run_chatfn("chat", "--no-log", "--config", str(config), "hello", env={"OPENAI_BASE_URL": None, "CHATFN_MODEL": None})
+    result = invoke_chatfn("chat", "--no-log", "--config", str(config), "hello", env={"OPENAI_BASE_URL": None, "CHATFN_MODEL": None})
     assert result.returncode == 1
     assert "127.0.0.1:9" in result.stderr  # the line still says where
     for secret in SECRETS:

@@ -17,7 +17,15 @@ from typing import Optional
 import typer
 
 from chatfn import __version__
-from chatfn.cli import chat_cmd, config_cmd, logs_cmd, mcp_cmd, models_cmd, plugins_cmd, tools_cmd
+from chatfn.cli import (
+    chat_cmd,
+    config_cmd,
+    logs_cmd,
+    mcp_cmd,
+    models_cmd,
+    plugins_cmd,
+    tools_cmd,
+)
 from chatfn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, ChatfnError, HangUp
 
 COMPLETION_VARIABLE = "_CHATFN_COMPLETE"

@@ -53,8 +53,18 @@ from chatfn.testing.responses import (
     text,
     tool_calls,
 )
-from chatfn.testing.responses_api import responses_events, responses_failure, responses_text, responses_tool_calls
-from chatfn.testing.runner import RunChatfn, chatfn_environment, invoke_chatfn_cli, run_chatfn_cli
+from chatfn.testing.responses_api import (
+    responses_events,
+    responses_failure,
+    responses_text,
+    responses_tool_calls,
+)
+from chatfn.testing.runner import (
+    RunChatfn,
+    chatfn_environment,
+    invoke_chatfn_cli,
+    run_chatfn_cli,
+)
 from chatfn.testing.server import ScriptedServer
 
 __all__ = [

@@ -130,7 +130,7 @@ def invoke_chatfn_cli(
 
     The run sees exactly ``env`` as its environment, ``PYTHONPATH`` entries first on
     ``sys.path``, ``cwd`` as its working directory, and ``input``/``input_bytes`` on
-    file descriptor 0 (nothing: an empty stdin, like ``/dev/null``); what it writes
+    file descriptor 0 (nothing: ``/dev/null``, as the subprocess gets); what it writes
     to descriptors 1 and 2, from Python or from child processes, comes back as
     stdout and stderr. An exception that escapes the CLI is printed as the
     interpreter would and gives exit code 1. ``timeout`` raises
@@ -140,16 +140,26 @@ def invoke_chatfn_cli(
     """
     if input is not None and input_bytes is not None:
         raise ValueError("pass input or input_bytes, not both")
-    data = input_bytes if input_bytes is not None else (input.encode("utf-8") if input is not None else b"")
+    unseen = [name for name in _INTERPRETER_ONLY if env.get(name) != os.environ.get(name)]
+    if unseen:
+        raise ValueError(f"{', '.join(unseen)} only act when an interpreter starts: use run_chatfn_cli")
+    data = input_bytes if input_bytes is not None else (input.encode("utf-8") if input is not None else None)
     command = ["chatfn", *args]
     with contextlib.ExitStack() as stack:
         stack.enter_context(_process_state(env, cwd))
         streams = stack.enter_context(_standard_streams(data, env.get("PYTHONIOENCODING")))
         stack.enter_context(_deadline(timeout, command))
-        code = _run_main(command)
+        try:
+            code = _run_main(command)
+        finally:
+            _end_of_process()
         streams.flush()
     stdout, stderr = streams.read()
     return subprocess.CompletedProcess(command, code, stdout, stderr)
+
+
+_INTERPRETER_ONLY = ("PYTHONPROFILEIMPORTTIME", "PYTHONDEVMODE", "PYTHONMALLOC", "PYTHONHASHSEED", "PYTHONWARNINGS")
+"""Variables read once at interpreter start-up: an in-process run could not honour them."""
 
 
 def _run_main(argv: list[str]) -> int:
@@ -175,6 +185,19 @@ def _run_main(argv: list[str]) -> int:
     finally:
         sys.argv = saved_argv
     return 0
+
+
+def _end_of_process() -> None:
+    """Stop what chatfn keeps for the life of a process (as its ``atexit`` handlers would at exit)."""
+    pool_module = sys.modules.get("chatfn.mcp.pool")
+    if pool_module is not None:
+        with pool_module._pool_lock:
+            pool, pool_module._pool = pool_module._pool, None
+        if pool is not None:
+            pool.close()
+    isolation = sys.modules.get("chatfn.tools.isolation")
+    if isolation is not None:
+        isolation.stop_all()
 
 
 class _Timeout(BaseException):
@@ -270,12 +293,15 @@ class _Streams:
 
 
 @contextlib.contextmanager
-def _standard_streams(data: bytes, io_encoding: str | None) -> Iterator[_Streams]:
-    """Point descriptors 0, 1 and 2 at temporary files, with fresh ``sys.std*`` objects over them."""
+def _standard_streams(data: bytes | None, io_encoding: str | None) -> Iterator[_Streams]:
+    """Point descriptors 0, 1 and 2 at temporary files (0 at ``/dev/null`` without input), with fresh ``sys.std*``."""
     encoding, _, errors = (io_encoding or "utf-8").partition(":")
-    stdin_file = tempfile.TemporaryFile()
-    stdin_file.write(data)
-    stdin_file.seek(0)
+    if data is None:
+        stdin_file: BinaryIO = open(os.devnull, "rb")  # noqa: SIM115 - closed in the finally below
+    else:
+        stdin_file = tempfile.TemporaryFile()
+        stdin_file.write(data)
+        stdin_file.seek(0)
     stdout_file, stderr_file = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
     for stream in saved_streams[1:]:

@@ -23,9 +23,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from chatfn.errors import ProviderError
 from chatfn.events import Delta, ToolCall
 from chatfn.wire.assemble import AssembledMessage
-from chatfn.errors import ProviderError
 
 __all__ = ["RESPONSES_KEY", "ResponsesAssembler", "ResponsesMessage", "normalized_usage"]
 
