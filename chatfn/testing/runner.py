@@ -189,6 +189,12 @@ def _run_main(argv: list[str]) -> int:
 
 def _end_of_process() -> None:
     """Stop what chatfn keeps for the life of a process (as its ``atexit`` handlers would at exit)."""
+    console = sys.modules.get("chatfn.output.console")
+    private = getattr(console, "_answer", None)
+    if private is not None:  # --json gave stdout to chatfn alone (keep_stdout_private): give it back
+        with contextlib.suppress(Exception):
+            private.close()
+        console._answer = None  # type: ignore[union-attr]
     pool_module = sys.modules.get("chatfn.mcp.pool")
     if pool_module is not None:
         with pool_module._pool_lock:
