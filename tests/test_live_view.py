@@ -131,3 +131,37 @@ def test_ctrl_c_mid_answer_leaves_what_arrived_once(width: int, tmp_path: Path) 
         finally:
             screen.close()
 
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_ctrl_c_mid_answer_in_a_session_leaves_what_arrived_once(width: int, tmp_path: Path) -> None:
+    answer = ANSWERS["wrapped"] + "\n\n" + ANSWERS["heading-after-paragraph"]
+    with ScriptedServer() as server:
+        pieces = len(answer) // 7 // 2
+        server.script(responses.text(answer, chunk_size=7, delay=0.004, stall_after=pieces, stall_seconds=30))
+        env = environment(server, tmp_path)
+        screen = Screen("chat", "--no-tools", env=env, columns=width, rows=ROWS)
+        try:
+            screen.wait_for("^User:$")
+            screen.type("hi\r")
+            screen.wait_for("word3[0-9]")
+            screen.settle(0.5)
+            screen.interrupt()
+            screen.wait_for("(?s)interrupted.*^User:$")
+            screen.type("\r")
+            assert screen.wait() == 0
+            kept = _kept_answer(Path(env["CHATFN_LOG_DB"]))
+            assert kept and answer.startswith(kept.rstrip())
+            expected = [
+                *wrapped(BANNER, width),
+                "User: hi",
+                "",
+                "Assistant:",
+                *drawn(kept, width),
+                "chatfn: interrupted; what arrived is kept",
+                "",
+                "User:",
+            ]
+            assert screen.text() == screen_lines(*expected)
+        finally:
+            screen.close()

@@ -255,8 +255,11 @@ class MarkdownRenderer(PlainRenderer):
             self._flush_finished_blocks()
         now = time.monotonic()
         if now >= self._next_refresh:
+            first = self._live is None
             self._refresh()
-            spent = time.monotonic() - now
+            # the first refresh pays for imports once: spacing later ones by it would leave text
+            # unshown for seconds when the stream pauses
+            spent = 0.0 if first else time.monotonic() - now
             self._next_refresh = now + spent + max(self.REFRESH_SECONDS, 4 * spent)
 
     def _flush_finished_blocks(self) -> None:
