@@ -81,22 +81,22 @@ def test_a_listing_with_terminal_controls_is_shown_clean(chat_server, invoke_cha
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
 
 
-def complete(run_chatfn, words: str, **env: str) -> list[str]:
+def complete(invoke_chatfn, words: str, **env: str) -> list[str]:
     """What bash completion offers for ``words`` (the last one being completed), through the real CLI."""
-    result = run_chatfn(
+    result = invoke_chatfn(
         env={"_CHATFN_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1), **env}
     )
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     return result.stdout.split()
 
 
-def test_model_completion_offers_the_listing_and_caches_it(chat_server, run_chatfn) -> None:
+def test_model_completion_offers_the_listing_and_caches_it(chat_server, invoke_chatfn) -> None:
     chat_server.models = ["gpt-4o", "gpt-4o-mini", "o3"]
-    assert complete(run_chatfn, "chatfn chat -m gpt") == ["gpt-4o", "gpt-4o-mini"]
-    assert complete(run_chatfn, "chatfn chat -m o") == ["o3"]
+    assert complete(invoke_chatfn, "chatfn chat -m gpt") == ["gpt-4o", "gpt-4o-mini"]
+    assert complete(invoke_chatfn, "chatfn chat -m o") == ["o3"]
     assert len(chat_server.requests) == 1  # the second Tab was answered from the cache
 
 
-def test_model_completion_is_silent_without_a_listing(chat_server, run_chatfn) -> None:
+def test_model_completion_is_silent_without_a_listing(chat_server, invoke_chatfn) -> None:
     chat_server.models = None
-    assert complete(run_chatfn, "chatfn chat -m g") == []
+    assert complete(invoke_chatfn, "chatfn chat -m g") == []

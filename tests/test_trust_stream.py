@@ -90,78 +90,78 @@ def profile_config(tmp_path: Path, **keys: float) -> Path:
     return config
 
 
-def test_cli_50_mb_line(chat_server, run_chatfn) -> None:
+def test_cli_50_mb_line(chat_server, invoke_chatfn) -> None:
     chat_server.script(raw(b"data: " + b"x" * FIFTY_MB + b"\n\n", headers={"Content-Type": "text/event-stream"}))
-    result = run_chatfn("chat", "--no-log", "hi")
+    result = invoke_chatfn("chat", "--no-log", "hi")
     assert result.returncode == 1
     assert "one event larger than 16 MiB" in result.stderr and chat_server.base_url in result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
 
 
-def test_cli_gzip_bomb(chat_server, run_chatfn) -> None:
+def test_cli_gzip_bomb(chat_server, invoke_chatfn) -> None:
     bomb = gzip.compress(b"data: " + b"0" * (100 * 1024 * 1024), compresslevel=9)
     assert len(bomb) < 200_000
     chat_server.script(raw(bomb, headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}))
-    result = run_chatfn("chat", "--no-log", "hi")
+    result = invoke_chatfn("chat", "--no-log", "hi")
     assert result.returncode == 1
     assert "larger than 16 MiB" in result.stderr and chat_server.base_url in result.stderr
 
 
-def test_cli_gzip_body_cap(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_cli_gzip_body_cap(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     body = gzip.compress(b": pad\n" * (2 * 1024 * 1024))  # 12 MiB of comments, decompressed
     chat_server.script(raw(body, headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}))
     config = profile_config(tmp_path, stream_max_body_mib=1)
-    result = run_chatfn("chat", "--no-log", "--config", str(config), "hi")
+    result = invoke_chatfn("chat", "--no-log", "--config", str(config), "hi")
     assert result.returncode == 1
     assert "larger than 1 MiB (decompressed)" in result.stderr
 
 
-def test_cli_keep_alive_only_stream_times_out_and_keeps_the_partial_answer(chat_server, run_chatfn, tmp_path: Path) -> None:
+def test_cli_keep_alive_only_stream_times_out_and_keeps_the_partial_answer(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     first = b'data: {"choices":[{"index":0,"delta":{"content":"partial words"}}]}\n\n'
     chat_server.script(raw(first + b": keep-alive\n\n" * 60, headers={"Content-Type": "text/event-stream"}, delay=0.05))
     config = profile_config(tmp_path, stream_idle_timeout=0.5)
-    result = run_chatfn("chat", "--config", str(config), "hi")
+    result = invoke_chatfn("chat", "--config", str(config), "hi")
     assert result.returncode == 1
     assert "only keep-alive comments" in result.stderr and chat_server.base_url in result.stderr
     assert "partial words" in result.stdout
-    shown = run_chatfn("logs", "show")
+    shown = invoke_chatfn("logs", "show")
     assert "partial words" in shown.stdout
 
 
 # -- crash inputs -------------------------------------------------------------------------------
 
 
-def test_arguments_nested_10000_deep_are_an_error_for_the_model(chat_server, run_chatfn) -> None:
+def test_arguments_nested_10000_deep_are_an_error_for_the_model(chat_server, invoke_chatfn) -> None:
     deep = '{"timezone": ' + "[" * 10_000 + "]" * 10_000 + "}"
     chat_server.script(tool_calls(("get_current_time", deep)), text("ok"))
-    result = run_chatfn("chat", "--no-log", "time?")
+    result = invoke_chatfn("chat", "--no-log", "time?")
     assert result.returncode == 0, result.stderr
     assert "nest deeper than 64 levels" in chat_server.requests[1].messages[-1]["content"]
 
 
-def test_lone_surrogate_reaches_stdout_and_the_log(chat_server, run_chatfn) -> None:
+def test_lone_surrogate_reaches_stdout_and_the_log(chat_server, invoke_chatfn) -> None:
     chat_server.script(sse(['{"choices":[{"index":0,"delta":{"content":"before \\ud800 after"},"finish_reason":"stop"}]}']))
-    result = run_chatfn("chat", "hi")
+    result = invoke_chatfn("chat", "hi")
     assert result.returncode == 0, result.stderr
     assert "before \ufffd after" in result.stdout
-    assert "before \ufffd after" in run_chatfn("logs", "show").stdout
+    assert "before \ufffd after" in invoke_chatfn("logs", "show").stdout
 
 
-def test_lone_surrogate_with_json_output(chat_server, run_chatfn) -> None:
+def test_lone_surrogate_with_json_output(chat_server, invoke_chatfn) -> None:
     chat_server.script(sse(['{"choices":[{"index":0,"delta":{"content":"a\\udfffb"},"finish_reason":"stop"}]}']))
-    result = run_chatfn("chat", "--no-log", "--json", "hi")
+    result = invoke_chatfn("chat", "--no-log", "--json", "hi")
     assert result.returncode == 0, result.stderr
     assert any(json.loads(line).get("text") for line in result.stdout.splitlines())
 
 
 @pytest.mark.parametrize("usage", ['"lots"', "[1, 2]", "42", '{"total_tokens": "many"}'])
-def test_usage_of_any_shape(chat_server, run_chatfn, usage: str) -> None:
+def test_usage_of_any_shape(chat_server, invoke_chatfn, usage: str) -> None:
     chunk = '{"choices":[{"index":0,"delta":{"content":"fine"},"finish_reason":"stop"}],"usage":' + usage + "}"
     chat_server.script(sse([chunk]))
-    result = run_chatfn("chat", "-v", "--json", "hi")
+    result = invoke_chatfn("chat", "-v", "--json", "hi")
     assert result.returncode == 0, result.stderr
     assert "internal error" not in result.stderr
-    assert run_chatfn("logs", "show").returncode == 0
+    assert invoke_chatfn("logs", "show").returncode == 0
 
 
 # -- fuzzing the whole loop ----------------------------------------------------------------------

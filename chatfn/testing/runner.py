@@ -27,6 +27,13 @@ from typing import Any, BinaryIO, Protocol
 from chatfn.testing.responses import DEFAULT_MODEL, FAKE_API_KEY
 from chatfn.testing.server import ScriptedServer
 
+__all__ = [
+    "chatfn_environment",
+    "invoke_chatfn_cli",
+    "run_chatfn_cli",
+    "RunChatfn",
+]
+
 # --------------------------------------------------------------------------- chatfn subprocesses
 
 
@@ -145,6 +152,7 @@ def invoke_chatfn_cli(
         raise ValueError(f"{', '.join(unseen)} only act when an interpreter starts: use run_chatfn_cli")
     data = input_bytes if input_bytes is not None else (input.encode("utf-8") if input is not None else None)
     command = ["chatfn", *args]
+    _detach_controlling_terminal()
     with contextlib.ExitStack() as stack:
         stack.enter_context(_process_state(env, cwd))
         streams = stack.enter_context(_standard_streams(data, env.get("PYTHONIOENCODING")))
@@ -185,6 +193,31 @@ def _run_main(argv: list[str]) -> int:
     finally:
         sys.argv = saved_argv
     return 0
+
+
+def _detach_controlling_terminal() -> None:
+    """Give the test process no controlling terminal, as ``start_new_session`` gives a subprocess none.
+
+    chatfn asks for approval on ``/dev/tty``; run from a developer's terminal, an
+    in-process run would otherwise ask there and wait. Detaching (``TIOCNOTTY``)
+    changes nothing else: the process stays in its process group, so Ctrl-C still
+    reaches pytest. A session leader is left alone (detaching would hang up its
+    session); CI has no terminal to begin with.
+    """
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return
+    try:
+        if os.getsid(0) != os.getpid():
+            import fcntl
+            import termios
+
+            fcntl.ioctl(fd, termios.TIOCNOTTY)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _end_of_process() -> None:
