@@ -25,6 +25,7 @@ from chatfn.events import (
     ToolResultEvent,
     UsageEvent,
 )
+from chatfn.history import missing_results
 from chatfn.log.session import ChatLog
 from chatfn.output.sanitize import clean_data
 from chatfn.settings.config import ToolSettings
@@ -424,22 +425,13 @@ class ChatSession:
 
     def _answer_pending_calls(self, reason: str) -> None:
         """Answer the last assistant message's calls that have no result yet, so the history stays valid."""
-        answered: set[str] = set()
-        for message in reversed(self.messages):
-            if message.get("role") in ("tool", "function"):
-                answered.add(message.get("tool_call_id") or message.get("name") or "")
-                continue
-            if message.get("role") != "assistant":
-                return
-            if message.get("function_call") and not answered:
-                name = message["function_call"].get("name", "")
-                self._append({"role": "function", "name": name, "content": f"Error: {reason}"}, error=reason)
-            for call in message.get("tool_calls") or []:
-                if call.get("id") not in answered:
-                    self._append(
-                        {"role": "tool", "tool_call_id": call.get("id"), "content": f"Error: {reason}"}, error=reason
-                    )
+        index = len(self.messages) - 1
+        while index >= 0 and self.messages[index].get("role") in ("tool", "function"):
+            index -= 1
+        if index < 0 or self.messages[index].get("role") != "assistant":
             return
+        for result in missing_results(self.messages[index], self.messages[index + 1 :], reason):
+            self._append(result, error=reason)
 
     @staticmethod
     def _result_message(message: AssembledMessage, call: ToolCall, content: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from chatfn.errors import LogError
+from chatfn.history import answer_unanswered_calls
 from chatfn.log.schema import LOG_DB_ENV, SCHEMA_VERSION, migrate
 from chatfn.settings.resolve import resolve
 
@@ -40,7 +41,8 @@ __all__ = [
 
 BUSY_TIMEOUT_MS = 10_000
 TITLE_CHARS = 60
-INTERRUPTED_RESULT = "Error: chatfn stopped before this tool call finished"
+STOPPED = "chatfn stopped before this tool call finished"
+INTERRUPTED_RESULT = f"Error: {STOPPED}"
 
 
 
@@ -282,7 +284,7 @@ class LogStore:
         rows = self._read("SELECT message FROM messages WHERE conversation_id = ? ORDER BY seq", (conversation_id,))
         if not rows and self._summary(conversation_id) is None:
             raise LogError(f"no conversation {conversation_id} in conversation log {self.path}")
-        return _answer_dangling_calls([json.loads(row[0]) for row in rows])
+        return answer_unanswered_calls([json.loads(row[0]) for row in rows], STOPPED)
 
     def latest_conversation_id(self) -> str | None:
         """The conversation written to most recently."""
@@ -384,33 +386,6 @@ FROM conversations c"""
 def fts_query(text: str) -> str:
     """User text as an FTS5 query: every word must appear; punctuation is never syntax."""
     return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
-
-
-def _answer_dangling_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add an error result for each tool call that has none, right after the results it has."""
-    out: list[dict[str, Any]] = []
-    index = 0
-    while index < len(messages):
-        message = messages[index]
-        out.append(message)
-        index += 1
-        if message.get("role") != "assistant":
-            continue
-        replies: list[dict[str, Any]] = []
-        while index < len(messages) and messages[index].get("role") in ("tool", "function"):
-            replies.append(messages[index])
-            index += 1
-        out.extend(replies)
-        function_call = message.get("function_call")
-        if isinstance(function_call, dict):
-            if not any(reply.get("role") == "function" for reply in replies):
-                out.append({"role": "function", "name": function_call.get("name"), "content": INTERRUPTED_RESULT})
-            continue
-        answered = {reply.get("tool_call_id") for reply in replies}
-        for call in message.get("tool_calls") or []:
-            if call.get("id") not in answered:
-                out.append({"role": "tool", "tool_call_id": call.get("id"), "content": INTERRUPTED_RESULT})
-    return out
 
 
 def _tool_calls(message: dict[str, Any]) -> list[dict[str, Any]] | None:
