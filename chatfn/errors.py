@@ -18,6 +18,21 @@ next step) and maps to an exit code::
 
 from __future__ import annotations
 
+__all__ = [
+    "ChatfnError",
+    "ConfigError",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "HangUp",
+    "LogError",
+    "PluginError",
+    "ProviderError",
+    "ToolError",
+    "UsageError",
+]
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2

@@ -14,6 +14,12 @@ import pluggy
 
 from chatfn import PROJECT_NAME
 
+__all__ = [
+    "hookspec",
+    "Register",
+    "register_tools",
+]
+
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
 

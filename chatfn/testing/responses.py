@@ -13,6 +13,22 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any, Union
 
+__all__ = [
+    "DEFAULT_MODEL",
+    "error",
+    "FAKE_API_KEY",
+    "faults",
+    "function_call",
+    "raw",
+    "RecordedRequest",
+    "Response",
+    "Scripted",
+    "sse",
+    "text",
+    "tool_calls",
+    "ToolCallSpec",
+]
+
 DEFAULT_MODEL = "test-model"
 """The model name the fixtures give chatfn, and the one chunks carry when the request names none."""
 

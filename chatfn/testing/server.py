@@ -22,6 +22,10 @@ from chatfn.testing.responses import (
     error,
 )
 
+__all__ = [
+    "ScriptedServer",
+]
+
 _AZURE_PATH = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/chat/completions/?$")
 
 
