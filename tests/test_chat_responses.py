@@ -357,6 +357,7 @@ def test_server_quirks_through_the_cli(chat_server, invoke_chatfn, responses_pro
     assert logged(responses_profile)[2]["responses"]["id"] == "resp_scripted1"
 
 
+@pytest.mark.slow
 def test_on_a_terminal_reasoning_approval_and_markdown_work_as_with_chat_completions(
     chat_server, chatfn_env, responses_profile, chat_plugin_env
 ) -> None:
