@@ -181,7 +181,10 @@ def test_schema_check_can_wait_for_a_later_use(install) -> None:
     quick = load_tools(Config(), report=messages.append, check_schemas=False)
     assert "bad_schema" in quick.tools and messages == []
     checked = load_tools(Config(), report=messages.append)
-    assert checked is quick and "bad_schema" not in checked.tools and len(messages) == 1
+    assert "bad_schema" not in checked.tools and len(messages) == 1
+    # whoever holds the quick listing still has it as it was: the check made a new tool set
+    assert checked is not quick and "bad_schema" in quick.tools and not quick.schemas_checked
+    assert load_tools(Config(), report=messages.append) is checked and len(messages) == 1
 
 
 def test_two_plugins_with_one_tool_name(install) -> None:

@@ -9,6 +9,7 @@ Loading happens once per process, on demand (:func:`load_tools`), never on impor
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import importlib
 import json
@@ -48,13 +49,40 @@ LOAD_PLUGINS_ENV = "CHATFN_LOAD_PLUGINS"
 Report = Callable[[str], None]
 
 _cache: dict[str, ToolSet] = {}
+"""Tool sets by configuration: loaded once per process, never changed once here."""
+
+
+class PluginHost:
+    """pluggy's plugin manager with chatfn's hook specs; pluggy itself checks each plugin against them.
+
+    A plugin whose hooks do not fit the specs (a misspelt hook name, an argument the
+    hook does not have) is refused when it is registered and left out, so the
+    others still load; the error names the plugin's hooks that chatfn does not have.
+    """
+
+    def __init__(self) -> None:
+        self.manager = pluggy.PluginManager(PROJECT_NAME)
+        self.manager.add_hookspecs(hookspecs)
+
+    def register(self, plugin: object, name: str) -> None:
+        """Register ``plugin``; :class:`pluggy.PluginValidationError` if its hooks break the specs."""
+        self.manager.register(plugin, name=name)  # checks the arguments of hooks that have a spec
+        try:
+            self.manager.check_pending()  # hooks that have none
+        except pluggy.PluginValidationError:
+            unknown = [caller.name for caller in self.manager.get_hookcallers(plugin) or [] if not caller.has_spec()]
+            self.manager.unregister(plugin)
+            known = ", ".join(sorted(name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "chatfn_spec")))
+            raise pluggy.PluginValidationError(plugin, f"unknown hook {', '.join(unknown)} (chatfn has {known})") from None
+
+    def register_tools_hooks(self, plugin: object) -> list[pluggy.HookImpl]:
+        """``plugin``'s implementations of ``register_tools``, to be called one plugin at a time."""
+        return [impl for impl in self.manager.hook.register_tools.get_hookimpls() if impl.plugin is plugin]
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
     """A plugin manager that knows chatfn's hook specs and nothing else yet."""
-    manager = pluggy.PluginManager(PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
-    return manager
+    return PluginHost().manager
 
 
 def load_tools(config: Config | None = None, *, report: Report = warning, check_schemas: bool = True) -> ToolSet:
@@ -83,7 +111,7 @@ def load_tools(config: Config | None = None, *, report: Report = warning, check_
     if toolset is None:
         toolset = _cache[key] = _load(config, report)
     if check_schemas and not toolset.schemas_checked:
-        verify_schemas(toolset, report)
+        toolset = _cache[key] = verify_schemas(toolset, report)
     return toolset
 
 
@@ -92,18 +120,41 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-def verify_schemas(toolset: ToolSet, report: Report = warning) -> None:
-    """Drop (and report) tools whose parameters are not valid JSON Schema."""
-    for tool in list(toolset.tools.values()):
+def verify_schemas(toolset: ToolSet, report: Report = warning) -> ToolSet:
+    """``toolset`` without (and reporting) tools whose parameters are not valid JSON Schema.
+
+    A new tool set: whoever holds ``toolset`` (a listing, a chat session) sees it unchanged.
+    """
+    checked = _copy(toolset)
+    for tool in list(checked.tools.values()):
         try:
             check_json_schema(tool.parameters, tool.name)
         except SchemaError as error:
-            info = toolset.plugin(tool.plugin)
-            _problem(toolset, info, f"plugin {info.label if info else repr(tool.plugin)} registered an invalid tool: {error}", report)
-            del toolset.tools[tool.name]
+            info = checked.plugin(tool.plugin)
+            _problem(checked, info, f"plugin {info.label if info else repr(tool.plugin)} registered an invalid tool: {error}", report)
+            del checked.tools[tool.name]
             if info is not None and tool.name in info.tools:
                 info.tools.remove(tool.name)
-    toolset.schemas_checked = True
+    checked.schemas_checked = True
+    return checked
+
+
+def _copy(toolset: ToolSet) -> ToolSet:
+    """A copy whose lists, dicts and plugin records can change without touching ``toolset``'s."""
+    copied = {
+        field.name: _copy_value(getattr(toolset, field.name)) for field in dataclasses.fields(toolset) if field.init
+    }
+    return ToolSet(**copied)
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, PluginInfo):
+        return dataclasses.replace(value, tools=list(value.tools), problems=list(value.problems))
+    if isinstance(value, list):
+        return [_copy_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _copy_value(item) for key, item in value.items()}
+    return value
 
 
 # -- loading ----------------------------------------------------------------------
@@ -111,7 +162,7 @@ def verify_schemas(toolset: ToolSet, report: Report = warning) -> None:
 
 def _load(config: Config, report: Report) -> ToolSet:
     toolset = ToolSet()
-    manager = get_plugin_manager()
+    host = PluginHost()
     registered: list[tuple[PluginInfo, object]] = []
     for module_name in DEFAULT_PLUGINS:
         name = BUILTIN if module_name == DEFAULT_PLUGINS[0] else module_name
@@ -121,7 +172,7 @@ def _load(config: Config, report: Report) -> ToolSet:
             info.status, info.reason = "disabled", "disabled in config (disabled_plugins)"
             continue
         started = time.perf_counter()
-        plugin = _register(manager, info, lambda module_name=module_name: importlib.import_module(module_name), toolset, report)
+        plugin = _register(host, info, lambda module_name=module_name: importlib.import_module(module_name), toolset, report)
         info.load_time = time.perf_counter() - started
         if plugin is not None:
             registered.append((info, plugin))
@@ -133,7 +184,7 @@ def _load(config: Config, report: Report) -> ToolSet:
             info.status, info.reason = "disabled", skipped
             continue
         started = time.perf_counter()
-        plugin = _register(manager, info, entry_point.load, toolset, report)
+        plugin = _register(host, info, entry_point.load, toolset, report)
         info.load_time = time.perf_counter() - started
         if plugin is not None:
             registered.append((info, plugin))
@@ -141,7 +192,7 @@ def _load(config: Config, report: Report) -> ToolSet:
     schemas = default_cache()
     for info, plugin in registered:
         started = time.perf_counter()
-        for tool in _call_hook(manager, plugin, info, config, toolset, report, schemas):
+        for tool in _call_hook(host, plugin, info, config, toolset, report, schemas):
             offered.setdefault(tool.name, []).append(tool)
         info.load_time += time.perf_counter() - started
     schemas.save()
@@ -152,16 +203,12 @@ def _load(config: Config, report: Report) -> ToolSet:
 
 
 def _register(
-    manager: pluggy.PluginManager, info: PluginInfo, load: Callable[[], object], toolset: ToolSet, report: Report
+    host: PluginHost, info: PluginInfo, load: Callable[[], object], toolset: ToolSet, report: Report
 ) -> object | None:
     """Import one plugin and register it; on failure mark it failed and report one line."""
     try:
         plugin = load()
-        manager.register(plugin, name=info.name)
-        unknown = [caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec()]
-        if unknown:
-            manager.unregister(plugin)
-            raise pluggy.PluginValidationError(plugin, f"unknown hook {', '.join(unknown)} (chatfn has register_tools)")
+        host.register(plugin, info.name)
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
@@ -171,7 +218,7 @@ def _register(
 
 
 def _call_hook(
-    manager: pluggy.PluginManager,
+    host: PluginHost,
     plugin: object,
     info: PluginInfo,
     config: Config,
@@ -203,7 +250,7 @@ def _call_hook(
         tools.append(tool)
 
     arguments = {"register": register, "plugin_config": config.plugins}
-    hooks = [impl for impl in manager.hook.register_tools.get_hookimpls() if impl.plugin is plugin]
+    hooks = host.register_tools_hooks(plugin)
     for impl in hooks:
         try:
             impl.function(**{name: arguments[name] for name in impl.argnames})
