@@ -5,24 +5,18 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
-
-import pytest
-
-from chatfn.cli import run
+from typing import Any
 
 
-def _new(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(["plugins", "new", *args])
-    return int(exited.value.code or 0), capsys.readouterr().err
+def _new(invoke_chatfn: Any, *args: str) -> tuple[int, str]:
+    result = invoke_chatfn("plugins", "new", *args)
+    return result.returncode, result.stderr
 
 
-def test_a_prefixed_name_is_not_prefixed_twice_and_next_steps_are_printed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_prefixed_name_is_not_prefixed_twice_and_next_steps_are_printed(tmp_path: Path, invoke_chatfn: Any) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    code, err = _new(capsys, "chatfn-foo", "--dir", str(work))
+    code, err = _new(invoke_chatfn, "chatfn-foo", "--dir", str(work))
     assert code == 0, err
     assert [path.name for path in work.iterdir()] == ["chatfn-foo"]
     package = work / "chatfn-foo"
@@ -33,9 +27,9 @@ def test_a_prefixed_name_is_not_prefixed_twice_and_next_steps_are_printed(
 
 
 def test_the_generated_test_runs_nothing_at_collection_and_the_readme_links_exist(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, invoke_chatfn: Any
 ) -> None:
-    assert _new(capsys, "stats", "--dir", str(tmp_path))[0] == 0
+    assert _new(invoke_chatfn, "stats", "--dir", str(tmp_path))[0] == 0
     package = tmp_path / "chatfn-stats"
     tree = ast.parse((package / "tests" / "test_chatfn_stats.py").read_text(encoding="utf-8"))
     for statement in tree.body:
