@@ -110,58 +110,55 @@ def _kept_answer(log: Path) -> str:
     return next(str(message["content"]) for message in reversed(history) if message["role"] == "assistant")
 
 
+def _stalling(server: ScriptedServer, answer: str) -> None:
+    """The first half of ``answer`` arrives, then the server goes quiet until chatfn gives up on it."""
+    pieces = len(answer) // 7 // 2
+    server.script(responses.text(answer, chunk_size=7, delay=0.004, stall_after=pieces, stall_seconds=30))
+
+
+def _interrupt_when(screen: Screen, pattern: str) -> None:
+    screen.wait_for(pattern)
+    screen.settle(0.5)
+    screen.interrupt()
+
+
+def _kept_once(screen: Screen, env: dict[str, str], answer: str, width: int, before: list[str], after: list[str]) -> None:
+    """The whole screen: ``before``, the kept part of ``answer`` drawn once, ``after``."""
+    kept = _kept_answer(Path(env["CHATFN_LOG_DB"]))
+    assert kept and answer.startswith(kept.rstrip())
+    assert screen.text() == screen_lines(*before, *drawn(kept, width), *after)
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_ctrl_c_mid_answer_leaves_what_arrived_once(width: int, tmp_path: Path) -> None:
     answer = ANSWERS["wrapped"] + "\n\n" + ANSWERS["code-taller-than-the-screen"]
     with ScriptedServer() as server:
-        # the first half arrives, then the server goes quiet until chatfn gives up on it
-        pieces = len(answer) // 7 // 2
-        server.script(responses.text(answer, chunk_size=7, delay=0.004, stall_after=pieces, stall_seconds=30))
+        _stalling(server, answer)
         env = environment(server, tmp_path)
         screen = Screen("chat", "--no-tools", "hi", env=env, columns=width, rows=ROWS)
         try:
-            screen.wait_for("word89")
-            screen.settle(0.5)
-            screen.interrupt()
+            _interrupt_when(screen, "word89")
             assert screen.wait() == 130
-            kept = _kept_answer(Path(env["CHATFN_LOG_DB"]))
-            assert kept and answer.startswith(kept.rstrip())
-            expected = [*drawn(kept, width), *wrapped("chatfn: interrupted; what arrived is kept", width)]
-            assert screen.text() == screen_lines(*expected)
+            _kept_once(screen, env, answer, width, [], wrapped("chatfn: interrupted; what arrived is kept", width))
         finally:
             screen.close()
-
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_ctrl_c_mid_answer_in_a_session_leaves_what_arrived_once(width: int, tmp_path: Path) -> None:
     answer = ANSWERS["wrapped"] + "\n\n" + ANSWERS["heading-after-paragraph"]
     with ScriptedServer() as server:
-        pieces = len(answer) // 7 // 2
-        server.script(responses.text(answer, chunk_size=7, delay=0.004, stall_after=pieces, stall_seconds=30))
+        _stalling(server, answer)
         env = environment(server, tmp_path)
         screen = Screen("chat", "--no-tools", env=env, columns=width, rows=ROWS)
         try:
             screen.wait_for("^User:$")
             screen.type("hi\r")
-            screen.wait_for("word3[0-9]")
-            screen.settle(0.5)
-            screen.interrupt()
+            _interrupt_when(screen, "word3[0-9]")
             screen.wait_for("(?s)interrupted.*^User:$")
             screen.type("\r")
             assert screen.wait() == 0
-            kept = _kept_answer(Path(env["CHATFN_LOG_DB"]))
-            assert kept and answer.startswith(kept.rstrip())
-            expected = [
-                *wrapped(BANNER, width),
-                "User: hi",
-                "",
-                "Assistant:",
-                *drawn(kept, width),
-                "chatfn: interrupted; what arrived is kept",
-                "",
-                "User:",
-            ]
-            assert screen.text() == screen_lines(*expected)
+            before = [*wrapped(BANNER, width), "User: hi", "", "Assistant:"]
+            _kept_once(screen, env, answer, width, before, ["chatfn: interrupted; what arrived is kept", "", "User:"])
         finally:
             screen.close()
