@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,6 +60,34 @@ def test_second_run_builds_no_schema_and_an_edit_is_seen(tmp_path: Path) -> None
     later = time.time() + 5
     os.utime(module, (later, later))
     assert probe(env) == ("A better forecast.", True)
+
+
+CHECK_PROBE = (
+    "import sys, json\n"
+    "from chatfn.plugins.host import load_tools\n"
+    "from chatfn.tools.arguments import validate_arguments\n"
+    "tool = load_tools().tools['forecast']\n"
+    "validate_arguments(tool, {'city': 'Oslo', 'days': 2})\n"
+    "print(json.dumps('jsonschema' in sys.modules))\n"
+)
+
+
+def test_schemas_are_checked_once_each_and_a_plain_call_needs_no_jsonschema(tmp_path: Path) -> None:
+    site = make_plugin(tmp_path / "site", SOURCE.replace("DOC", "Weather forecast."), module="chatfn_checked",
+                       distribution="chatfn-checked", entry_point="checked")
+    env = plugin_env(site, load="checked")
+
+    def imports_jsonschema() -> bool:
+        result = subprocess.run([sys.executable, "-c", CHECK_PROBE], env=env, capture_output=True, text=True, check=True)
+        return bool(json.loads(result.stdout))
+
+    assert imports_jsonschema()  # the first run checks the schemas against the metaschema
+    assert not imports_jsonschema()  # the second knows them checked, and the call is plain
+    module = site / "chatfn_checked.py"
+    module.write_text(SOURCE.replace("DOC", "Weather forecast.").replace("days: int = 3", "days: int = 3, hours: bool = False"), encoding="utf-8")
+    later = time.time() + 5
+    os.utime(module, (later, later))
+    assert imports_jsonschema()  # a new version's schema is checked again
 
 
 def test_a_broken_cache_file_is_rebuilt(tmp_path: Path) -> None:

@@ -124,17 +124,23 @@ def verify_schemas(toolset: ToolSet, report: Report = warning) -> ToolSet:
     """``toolset`` without (and reporting) tools whose parameters are not valid JSON Schema.
 
     A new tool set: whoever holds ``toolset`` (a listing, a chat session) sees it unchanged.
+    A schema found valid once is not checked again (:meth:`SchemaCache.checked`).
     """
     checked = _copy(toolset)
+    schemas = default_cache()
     for tool in list(checked.tools.values()):
+        if schemas.checked(tool.parameters):
+            continue
         try:
             check_json_schema(tool.parameters, tool.name)
+            schemas.mark_checked(tool.parameters)
         except SchemaError as error:
             info = checked.plugin(tool.plugin)
             _problem(checked, info, f"plugin {info.label if info else repr(tool.plugin)} registered an invalid tool: {error}", report)
             del checked.tools[tool.name]
             if info is not None and tool.name in info.tools:
                 info.tools.remove(tool.name)
+    schemas.save()
     checked.schemas_checked = True
     return checked
 

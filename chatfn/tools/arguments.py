@@ -68,7 +68,14 @@ _validators: dict[str, Any] = {}
 
 
 def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> None:
-    """Raise :class:`ArgumentError` naming the first field that breaks ``tool``'s schema."""
+    """Raise :class:`ArgumentError` naming the first field that breaks ``tool``'s schema.
+
+    Arguments that plainly fit a plain schema pass without jsonschema (:mod:`chatfn.tools.plaincheck`).
+    """
+    from chatfn.tools.plaincheck import plainly_valid
+
+    if plainly_valid(tool.parameters, arguments):
+        return
     from jsonschema import Draft202012Validator, validators
     from jsonschema.exceptions import best_match
 

@@ -1,11 +1,14 @@
-"""Schemas built from signatures, remembered between runs.
+"""Schemas built from signatures, and schemas found valid, remembered between runs.
 
 Building a schema from a signature needs pydantic, about 0.1 s to import: with a few
 plugins installed, ``chatfn tools list`` would pay that on every run. A schema
 depends only on the function's signature, its docstring and the types they name, so
 it is cached under a key made of those and of the source file's size and mtime; an
-edited plugin is simply rebuilt. The cache is an optimisation: any trouble reading
-or writing it means building the schema again, never an error.
+edited plugin is simply rebuilt. Checking a schema against the JSON Schema metaschema
+costs jsonschema's import (about 0.08 s) and more, so a schema found valid is
+remembered too, under a hash of the schema itself: each plugin version's schemas are
+checked once, not on every chat. The cache is an optimisation: any trouble reading
+or writing it means building or checking the schema again, never an error.
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ class SchemaCache:
             entries[key] = built
             self._dirty = True
         return built
+
+    def checked(self, parameters: Any) -> bool:
+        """True when exactly these ``parameters`` passed the metaschema check before."""
+        return self._load().get(checked_key(parameters)) is True
+
+    def mark_checked(self, parameters: Any) -> None:
+        """Remember that ``parameters`` passed the metaschema check."""
+        key = checked_key(parameters)
+        entries = self._load()
+        if entries.get(key) is not True:
+            entries[key] = True
+            self._dirty = True
 
     def save(self) -> None:
         """Write new entries (atomically; concurrent writers each leave a whole file)."""
@@ -95,6 +110,12 @@ def cache_key(function: Callable[..., Any], name: str | None, description: str |
         description or "",
     ]
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def checked_key(parameters: Any) -> str:
+    """The key under which a valid schema is remembered: the schema's own canonical JSON, hashed."""
+    text = json.dumps(parameters, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    return "checked " + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def default_cache() -> SchemaCache:
