@@ -591,6 +591,7 @@ def main(steps: Steps = chat_steps, *, config: str = "", description: str = __do
     """Run ``steps`` against a fresh scripted server (``{base_url}`` in ``config`` is its address)."""
     parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 runs of each instead of 7.")
+    parser.add_argument("--only", action="append", metavar="STEP", help="Run only this step (repeatable), e.g. 'tool round'.")
     options = parser.parse_args()
     runs = 3 if options.quick else 7
     load = os.getloadavg()
@@ -601,6 +602,9 @@ def main(steps: Steps = chat_steps, *, config: str = "", description: str = __do
     )
     with ScriptedServer() as server, tempfile.TemporaryDirectory() as scratch:
         env = chatfn_environment(server, Path(scratch) / "env")
+        # As after `pip install`, which compiles bytecode: with PYTHONDONTWRITEBYTECODE set,
+        # chatfn's editable source would be compiled again on every run, and the SDK's not.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         if config:
             Path(env["CHATFN_CONFIG"]).write_text(config.replace("{base_url}", server.base_url), encoding="utf-8")
         plugin = make_plugin(Path(scratch) / "plugin")
@@ -608,6 +612,8 @@ def main(steps: Steps = chat_steps, *, config: str = "", description: str = __do
         env["CHATFN_LOAD_PLUGINS"] = "benchtools"
         bench = Bench(server, env, runs)
         for name, step in steps(bench, options):
+            if options.only and name not in options.only:
+                continue
             started = time.perf_counter()
             step()
             print(f"  ({name}: {time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)

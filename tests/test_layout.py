@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("chatfn.plugins", "chatfn.wire", "chatfn.log", "chatfn.mcp"),
     ("chatfn.chat",),
     ("chatfn.terminal",),
-    ("chatfn.cli", "chatfn.__main__"),
+    ("chatfn.cli", "chatfn.__main__", "chatfn.replay"),
 ]
 TEST_KIT = "chatfn.testing"
 
