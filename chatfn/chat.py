@@ -29,6 +29,7 @@ from chatfn.history import missing_results
 from chatfn.log.session import ChatLog
 from chatfn.output.sanitize import clean_data
 from chatfn.settings.config import ToolSettings
+from chatfn.tools.arguments import Validators
 from chatfn.tools.policy import Exposure, returns_private_data
 from chatfn.tools.run import Approve, RoundInterrupted, run_tool_calls
 from chatfn.tools.tool import Tool
@@ -82,6 +83,7 @@ class ChatSession:
     ) -> None:
         self.endpoint = endpoint
         self.tools = {tool.name: tool for tool in tools}
+        self._validators = Validators()  # schema validators, built once per session
         legacy = endpoint.api == "functions"
         self._definitions = [tool.openai_function() if legacy else tool.openai_tool() for tool in self.tools.values()]
         self._input: Any = None  # the Responses API's input items, converted as the history grows
@@ -404,7 +406,9 @@ class ChatSession:
         for call in calls:
             yield ToolCallEvent(call)
         try:
-            outcomes = run_tool_calls(calls, self.tools, self.options.tool_settings, approve=self.options.approve)
+            outcomes = run_tool_calls(
+                calls, self.tools, self.options.tool_settings, approve=self.options.approve, validators=self._validators
+            )
         except RoundInterrupted as stopped:
             # keep and show what finished; send() answers the calls still running as interrupted
             yield from self._keep_outcomes(message, stopped.finished)

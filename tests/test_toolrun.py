@@ -229,3 +229,24 @@ def test_tool_output_goes_to_stderr(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "before\nafter quiet\n"
     assert "NOISE-PRINT" in result.stderr and "NOISE-FD1" in result.stderr
+
+
+def test_no_round_leaves_state_behind_for_the_next_session() -> None:
+    """The async tools' event loop ends with its round; schema validators belong to their owner."""
+    import chatfn.tools.arguments as arguments_module
+    import chatfn.tools.run as run_module
+
+    def loops() -> set[threading.Thread]:
+        return {thread for thread in threading.enumerate() if thread.name == "chatfn-async-tools"}
+
+    earlier = loops()  # loops abandoned by earlier tests' blocking coroutines may still run
+    [outcome] = run(call("async_nap", {"seconds": 0.01}))
+    assert outcome.ok
+    deadline = time.monotonic() + 5
+    while loops() - earlier and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert loops() - earlier == set()
+    assert not hasattr(run_module, "_loop") and not hasattr(arguments_module, "_validators")
+    mine, theirs = arguments_module.Validators(), arguments_module.Validators()
+    tool = TOOLS["echo"]
+    assert mine.for_tool(tool) is mine.for_tool(tool) and theirs.for_tool(tool) is not mine.for_tool(tool)

@@ -64,10 +64,35 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-_validators: dict[str, Any] = {}
+class Validators:
+    """Schema validators built once per schema, for as long as their owner (a chat session) lives.
+
+    Building one costs a schema check; a session asks for the same tools round after
+    round. Each owner has its own, so nothing is shared between sessions or tests.
+    """
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def for_tool(self, tool: Tool) -> Any:
+        """The validator of ``tool``'s parameters; :class:`ArgumentError` if they are no valid schema."""
+        from jsonschema import Draft202012Validator, validators
+
+        from chatfn.tools.schema import SchemaError, check_json_schema
+
+        key = json.dumps(tool.parameters, sort_keys=True, default=str)
+        validator = self._built.get(key)
+        if validator is None:
+            try:
+                check_json_schema(tool.parameters, tool.name)
+            except SchemaError as error:
+                raise ArgumentError(f"the tool has an invalid schema: {error}") from None
+            cls = validators.validator_for(tool.parameters, default=Draft202012Validator)
+            validator = self._built[key] = cls(tool.parameters)
+        return validator
 
 
-def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> None:
+def validate_arguments(tool: Tool, arguments: Mapping[str, Any], validators: Validators | None = None) -> None:
     """Raise :class:`ArgumentError` naming the first field that breaks ``tool``'s schema.
 
     Arguments that plainly fit a plain schema pass without jsonschema (:mod:`chatfn.tools.plaincheck`).
@@ -76,20 +101,9 @@ def validate_arguments(tool: Tool, arguments: Mapping[str, Any]) -> None:
 
     if plainly_valid(tool.parameters, arguments):
         return
-    from jsonschema import Draft202012Validator, validators
     from jsonschema.exceptions import best_match
 
-    from chatfn.tools.schema import SchemaError, check_json_schema
-
-    key = json.dumps(tool.parameters, sort_keys=True, default=str)
-    validator = _validators.get(key)
-    if validator is None:
-        try:
-            check_json_schema(tool.parameters, tool.name)
-        except SchemaError as error:
-            raise ArgumentError(f"the tool has an invalid schema: {error}") from None
-        cls = validators.validator_for(tool.parameters, default=Draft202012Validator)
-        validator = _validators[key] = cls(tool.parameters)
+    validator = (validators or Validators()).for_tool(tool)
     error = best_match(validator.iter_errors(dict(arguments)))
     if error is None:
         return

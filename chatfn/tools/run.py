@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from chatfn.errors import ToolError
 from chatfn.events import ToolCall, ToolOutcome
-from chatfn.tools.arguments import ArgumentError, parse_arguments, validate_arguments
+from chatfn.tools.arguments import (
+    ArgumentError,
+    Validators,
+    parse_arguments,
+    validate_arguments,
+)
 from chatfn.tools.policy import Denied, tool_timeout
 from chatfn.tools.tool import Tool
 
@@ -99,8 +104,9 @@ def cap(text: str, limit: int) -> tuple[str, bool]:
 class _Pending:
     """One started tool call; :meth:`wait` gives its text or raises :class:`ToolError`."""
 
-    def __init__(self, tool: Tool, arguments: dict[str, Any], timeout: float) -> None:
+    def __init__(self, tool: Tool, arguments: dict[str, Any], timeout: float, async_tools: _AsyncTools) -> None:
         self.tool = tool
+        self._async_tools = async_tools
         self.timeout = timeout
         self.started = time.perf_counter()
         self.finished: float | None = None
@@ -115,7 +121,7 @@ class _Pending:
             self._isolated = IsolatedCall(tool.function, arguments)
         elif tool.is_async:
             self._future = asyncio.run_coroutine_threadsafe(
-                asyncio.wait_for(tool.function(**arguments), timeout), _event_loop()
+                asyncio.wait_for(tool.function(**arguments), timeout), async_tools.loop()
             )
             self._future.add_done_callback(lambda _: self._mark_done())
         else:
@@ -133,7 +139,7 @@ class _Pending:
             value = self.tool.function(**arguments)
             if inspect.isawaitable(value):  # a sync wrapper handing back a coroutine
                 remaining = max(0.01, self.timeout - (time.perf_counter() - self.started))
-                value = asyncio.run_coroutine_threadsafe(_await(value, remaining), _event_loop()).result()
+                value = asyncio.run_coroutine_threadsafe(_await(value, remaining), self._async_tools.loop()).result()
             self._value = value
         except BaseException as error:  # noqa: BLE001 - everything a tool raises is reported
             self._error = error
@@ -167,7 +173,7 @@ class _Pending:
         if not self._done.wait(max(0.0, deadline - time.perf_counter()) + (0.25 if self.tool.is_async else 0)):
             if self._future is not None:  # the coroutine blocks the loop: give later calls a fresh one
                 self._future.cancel()
-                _abandon_event_loop()
+                self._async_tools.abandon()
             raise ToolError(f"{self.tool.name} timed out after {self.timeout:g} s")
         if self._future is not None:
             try:
@@ -196,12 +202,15 @@ def _describe(error: BaseException) -> str:
 
 def invoke_tool(tool: Tool, arguments: dict[str, Any], timeout: float) -> str:
     """Run one tool directly and return its result text; raise :class:`ToolError` on failure."""
+    async_tools = _AsyncTools()
     try:
-        return _Pending(tool, arguments, timeout).wait()
+        return _Pending(tool, arguments, timeout, async_tools).wait()
     except ToolError:
         raise
     except Exception as error:  # calling the function itself failed (e.g. bad keywords for an async def)
         raise ToolError(f"{tool.name} failed: {_describe(error)}") from None
+    finally:
+        async_tools.stop()
 
 
 def run_tool_calls(
@@ -210,8 +219,14 @@ def run_tool_calls(
     settings: ToolSettings,
     *,
     approve: Approve,
+    validators: Validators | None = None,
 ) -> list[ToolOutcome]:
-    """Run a round of calls: check and approve each in turn, then run the approved ones together."""
+    """Run a round of calls: check and approve each in turn, then run the approved ones together.
+
+    ``validators`` keeps the schema validators of the caller (a chat session) between rounds.
+    """
+    validators = validators or Validators()
+    async_tools = _AsyncTools()
     outcomes: dict[int, ToolOutcome] = {}
     ready: list[tuple[int, Tool, dict[str, Any]]] = []
     for index, call in enumerate(calls):
@@ -221,7 +236,7 @@ def run_tool_calls(
                 known = ", ".join(sorted(tools)) or "none"
                 raise ArgumentError(f"unknown tool {call.name!r} (available tools: {known})")
             arguments = parse_arguments(call.arguments)
-            validate_arguments(tool, arguments)
+            validate_arguments(tool, arguments, validators)
         except ArgumentError as error:
             outcomes[index] = _failed(call, str(error))
             continue
@@ -235,7 +250,7 @@ def run_tool_calls(
         pending: list[tuple[int, Any]] = []
         for index, tool, arguments in ready:
             try:
-                pending.append((index, _Pending(tool, arguments, tool_timeout(tool, settings))))
+                pending.append((index, _Pending(tool, arguments, tool_timeout(tool, settings), async_tools)))
             except Exception as error:
                 outcomes[index] = _failed(calls[index], f"{tool.name} failed: {_describe(error)}")
         try:
@@ -249,6 +264,7 @@ def run_tool_calls(
         finally:
             for _, running in pending:
                 running.cancel()
+            async_tools.stop()
     return [outcomes[index] for index in range(len(calls))]
 
 
@@ -290,22 +306,35 @@ def tool_output_to_stderr() -> Iterator[None]:
 
 # -- the event loop for async tools --------------------------------------------------
 
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_lock = threading.Lock()
 
+class _AsyncTools:
+    """The event loop (in a daemon thread) that runs one round's async tools, started on first use.
 
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """One event loop in a daemon thread, shared by every async tool of the process."""
-    global _loop
-    with _loop_lock:
-        if _loop is None:
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="chatfn-async-tools", daemon=True).start()
-            _loop = loop
-        return _loop
+    Each round, and each direct call, has its own and stops it at the end, so no loop
+    outlives its round or is shared between sessions. A coroutine that blocks the
+    loop past its timeout leaves it to its fate: later calls get a fresh loop.
+    """
 
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
 
-def _abandon_event_loop() -> None:
-    global _loop
-    with _loop_lock:
-        _loop = None
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="chatfn-async-tools", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    def abandon(self) -> None:
+        """Give later calls a fresh loop; the blocked one is left running in its daemon thread."""
+        with self._lock:
+            self._loop = None
+
+    def stop(self) -> None:
+        """Stop the loop once what runs on it is finished or abandoned."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
