@@ -1,5 +1,6 @@
-"""The conversation history's one rule that servers enforce: every tool call has a result.
+"""The conversation history's messages: their text, and the rule servers enforce on them.
 
+The rule: every tool call has a result.
 A server refuses a history in which an assistant message's tool call (or legacy
 ``function_call``) is not followed by its result. Calls go unanswered when the user
 interrupts, when the loop stops at ``max_rounds``, or when chatfn is killed while a
@@ -9,9 +10,10 @@ answer them here, with an ``Error:`` result that says why.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-__all__ = ["answer_unanswered_calls", "missing_results"]
+__all__ = ["answer_unanswered_calls", "content_text", "missing_results"]
 
 Message = dict[str, Any]
 
@@ -49,3 +51,22 @@ def answer_unanswered_calls(messages: list[Message], reason: str) -> list[Messag
         out.extend(replies)
         out.extend(missing_results(message, replies, reason))
     return out
+
+
+def content_text(content: Any, *, placeholders: bool = False) -> str | None:
+    """A message's ``content`` as text: a string as it is, a list of parts as their texts, one a line.
+
+    ``placeholders`` shows a part without text (an image, a file) as ``[its type]``
+    instead of leaving it out; anything else is shown as JSON.
+    """
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif placeholders:
+                texts.append(f"[{part.get('type', 'part') if isinstance(part, dict) else 'part'}]")
+        return "\n".join(texts)
+    return json.dumps(content, ensure_ascii=False)

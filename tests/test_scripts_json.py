@@ -64,7 +64,9 @@ def test_logs_rm_deletes_rows_and_search_hits(chat_server, invoke_chatfn, chatfn
     second = events_of(invoke_chatfn("chat", "--json", "kohlrabi recipe").stdout)[0]["conversation_id"]
     assert search_index_rows(log, "aubergine") == 2
 
-    removed = invoke_chatfn("logs", "rm", first[:10])
+    # the shortest prefix of ten or more characters that names only the first (ids start with the time)
+    prefix = next(first[:n] for n in range(10, len(first) + 1) if not second.startswith(first[:n]))
+    removed = invoke_chatfn("logs", "rm", prefix)
     assert removed.returncode == 0, removed.stderr
     assert "deleted 1 conversation" in removed.stderr
     assert json.loads(invoke_chatfn("logs", "search", "aubergine", "--json").stdout) == []

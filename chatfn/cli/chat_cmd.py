@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperCommand
 
 from chatfn.cli.models_cmd import complete_model
-from chatfn.cli.options import McpConfigOption
+from chatfn.cli.options import ConfigOption, McpConfigOption
 from chatfn.errors import EXIT_INTERRUPTED, ChatfnError, HangUp, UsageError
 from chatfn.settings.options import HELP as OPTION_HELP
 
@@ -57,7 +57,7 @@ def chat(
     no_log: bool = typer.Option(False, "--no-log", help="Do not log this conversation."),
     resume: bool = typer.Option(False, "--continue", "-c", help="Continue the latest logged conversation."),
     cid: Optional[str] = typer.Option(None, "--cid", help="Continue the logged conversation with this id."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Config file."),
+    config: Optional[Path] = ConfigOption,
     mcp_config: Optional[List[Path]] = McpConfigOption,
 ) -> None:
     """Chat with a model that can call tools."""

@@ -17,6 +17,7 @@ import typer
 
 from chatfn.cli.options import ConfigOption
 from chatfn.errors import LogError
+from chatfn.history import content_text
 from chatfn.output.console import emit
 from chatfn.output.sanitize import json_safe, visible
 
@@ -199,7 +200,7 @@ def render_conversation(conversation: Conversation) -> list[str]:
     for logged in conversation.messages:
         lines.append("")
         message = logged.message
-        text = _content_text(message.get("content"))
+        text = content_text(message.get("content"), placeholders=True)
         lines.append(_header(logged, shown=text or ""))
         role = logged.role
         if role in ("tool", "function"):
@@ -244,17 +245,6 @@ def _calls(message: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(message.get("function_call"), dict):
         return [{"id": None, "function": message["function_call"]}]
     return []
-
-
-def _content_text(content: Any) -> str | None:
-    if content is None or isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            part["text"] if isinstance(part, dict) and isinstance(part.get("text"), str) else f"[{part.get('type', 'part') if isinstance(part, dict) else 'part'}]"
-            for part in content
-        )
-    return json.dumps(content, ensure_ascii=False)
 
 
 def _indent(text: str) -> list[str]:

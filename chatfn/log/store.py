@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from chatfn.errors import LogError
-from chatfn.history import answer_unanswered_calls
+from chatfn.history import answer_unanswered_calls, content_text
 from chatfn.log.schema import LOG_DB_ENV, SCHEMA_VERSION, migrate
 from chatfn.settings.resolve import resolve
 
@@ -216,7 +216,7 @@ class LogStore:
         except (TypeError, ValueError) as exc:
             raise LogError(f"cannot write to conversation log {self.path}: message is not JSON: {exc}") from None
         role = str(message.get("role", ""))
-        text = _text(message.get("content"))
+        text = content_text(message.get("content"))
         calls = _tool_calls(message)
         now = _now()
         with self._write() as db:
@@ -397,16 +397,6 @@ def _tool_calls(message: dict[str, Any]) -> list[dict[str, Any]] | None:
     if isinstance(function_call, dict):
         return [{"id": None, "type": "function", "function": function_call}]
     return None
-
-
-def _text(content: Any) -> str | None:
-    """Content as text: a string as is, the text parts of a list of parts."""
-    if content is None or isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [part.get("text", "") for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)]
-        return "\n".join(parts)
-    return json.dumps(content, ensure_ascii=False)
 
 
 def _title(text: str | None) -> str | None:
