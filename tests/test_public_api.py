@@ -95,3 +95,23 @@ def test_star_imports_give_exactly_all() -> None:
 
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(output) == PUBLIC
+
+
+def test_register_options_are_written_once() -> None:
+    """register()'s options: REGISTER_OPTIONS, make_tool, the hookspec's Register and docs/plugins.md agree."""
+    from pathlib import Path
+
+    from chatfn.hookspecs import Register
+    from chatfn.tools.tool import REGISTER_OPTIONS, make_tool
+
+    bookkeeping = {"plugin", "distribution", "build_schema"}  # chatfn's own, not the plugin's
+
+    def keywords(function: object) -> list[str]:
+        return [p.name for p in inspect.signature(function).parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+    assert [name for name in keywords(make_tool) if name not in bookkeeping] == list(REGISTER_OPTIONS)
+    assert keywords(Register.__call__) == list(REGISTER_OPTIONS)
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    heading = next(line for line in docs.splitlines() if line.startswith("### `register("))
+    assert [part.split("=")[0].strip() for part in heading.split("*,")[1].rstrip(")`").split(",")] == list(REGISTER_OPTIONS)
+    assert all(f"| `{name}` |" in docs for name in REGISTER_OPTIONS)
