@@ -250,3 +250,17 @@ def test_no_round_leaves_state_behind_for_the_next_session() -> None:
     mine, theirs = arguments_module.Validators(), arguments_module.Validators()
     tool = TOOLS["echo"]
     assert mine.for_tool(tool) is mine.for_tool(tool) and theirs.for_tool(tool) is not mine.for_tool(tool)
+
+
+def test_overlapping_rounds_never_restore_stdout_under_each_other(tmp_path: Path) -> None:
+    """Two sessions' rounds in two threads share the one stdout: it comes back only after the last."""
+    from chatfn.tools.run import tool_output_to_stderr
+
+    original = os.fstat(1).st_ino, sys.stdout
+    first, second = tool_output_to_stderr(), tool_output_to_stderr()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first round ends while the second's tools still run
+    assert os.path.sameopenfile(1, 2) and sys.stdout is sys.stderr
+    second.__exit__(None, None, None)
+    assert (os.fstat(1).st_ino, sys.stdout) == original

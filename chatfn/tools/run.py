@@ -280,28 +280,58 @@ def _failed(call: ToolCall, message: str, duration: float = 0.0) -> ToolOutcome:
     return ToolOutcome(call, f"Error: {message}", ok=False, error=message, duration=duration)
 
 
+class _Redirect:
+    """Standard output is one per process (file descriptor 1 and ``sys.stdout``), so its redirect is too.
+
+    The first round (of any session, in any thread) to start sends it to stderr and
+    the last one to end puts it back; rounds that overlap in other threads, and end
+    in any order, never restore it under each other's running tools.
+    """
+
+    lock = threading.Lock()
+    depth = 0
+    saved_stream: Any = None
+    saved_fd: int | None = None
+
+    @classmethod
+    def enter(cls) -> None:
+        with cls.lock:
+            cls.depth += 1
+            if cls.depth > 1:
+                return
+            cls.saved_stream = sys.stdout
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+            try:
+                cls.saved_fd = os.dup(1)
+                os.dup2(2, 1)
+            except OSError:  # no usable file descriptors (e.g. embedded): Python-level redirect only
+                cls.saved_fd = None
+            sys.stdout = sys.stderr
+
+    @classmethod
+    def leave(cls) -> None:
+        with cls.lock:
+            cls.depth -= 1
+            if cls.depth > 0:
+                return
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            sys.stdout, cls.saved_stream = cls.saved_stream, None
+            if cls.saved_fd is not None:
+                os.dup2(cls.saved_fd, 1)
+                os.close(cls.saved_fd)
+                cls.saved_fd = None
+
+
 @contextlib.contextmanager
 def tool_output_to_stderr() -> Iterator[None]:
     """Send what tools print - from Python or from child processes - to stderr, not stdout."""
-    saved_stream = sys.stdout
-    saved_fd: int | None = None
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-    try:
-        saved_fd = os.dup(1)
-        os.dup2(2, 1)
-    except OSError:  # no usable file descriptors (e.g. embedded): Python-level redirect only
-        saved_fd = None
-    sys.stdout = sys.stderr
+    _Redirect.enter()
     try:
         yield
     finally:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        sys.stdout = saved_stream
-        if saved_fd is not None:
-            os.dup2(saved_fd, 1)
-            os.close(saved_fd)
+        _Redirect.leave()
 
 
 # -- the event loop for async tools --------------------------------------------------
