@@ -35,8 +35,11 @@ import marshal
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TextIO
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost this fast path a few ms
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any, TextIO
 
 FORMAT = 1
 """Bumped whenever the file's layout or the meaning of a key changes."""
