@@ -6,7 +6,7 @@ messages; the server answers each with a tool call, then with text, so every tur
 is two requests and one tool run. Reported: peak memory (tracemalloc and maxrss)
 and its growth per turn against the growth of the history itself, and the time
 per turn for the first 50 and the last 50 turns. Goals: no growth beyond the
-history; flat time per turn. The history is resent with every request, so the
+history (measured both as its JSON and as the Python objects it is); flat time per turn. The history is resent with every request, so the
 request size grows linearly; the report estimates how much of any slow-down that
 explains (the cost of encoding and sending the history, measured alone).
 """
@@ -52,6 +52,29 @@ def answer(request: RecordedRequest) -> Response:
     if last["role"] == "tool":
         return text(f"It is {json.loads(last['content'])['forecast']} there, as usual for the season.")
     return tool_calls(("lookup", {"city": f"City {len(request.messages)}", "day": len(request.messages) % 5}))
+
+
+def deep_size(value: object) -> int:
+    """Bytes the history takes as Python objects (dicts, lists, strings, numbers), each object once.
+
+    The history's JSON is a poor yardstick for memory: a short string costs about
+    50 bytes more as a Python object, a dict a few hundred.
+    """
+    seen: set[int] = set()
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return total
 
 
 def maxrss_mb() -> float:
@@ -108,12 +131,14 @@ def main() -> None:
         tracemalloc.start()
         base_traced = tracemalloc.get_traced_memory()[0]
         base_history = len(json.dumps(session.messages))
+        base_objects = deep_size(session.messages)
         for n in range(WINDOW):
             run_turn(turns + n)
         gc.collect()
         retained, peak = (value - base_traced for value in tracemalloc.get_traced_memory())
         tracemalloc.stop()
         history_added = len(json.dumps(session.messages)) - base_history
+        objects_added = deep_size(session.messages) - base_objects
         history_total = len(json.dumps(session.messages))
 
         # What resending the history costs on its own: encode the last request's messages.
@@ -133,8 +158,11 @@ def main() -> None:
     print(f"soak: {turns} turns, {len(session.messages)} messages, {2 * turns} requests, one tool call per turn")
     print(f"history (json) {history_total / 1e6:.2f} MB at the end; over the last {WINDOW} turns it grew "
           f"{history_growth:.0f} B/turn")
+    objects_growth = objects_added / WINDOW
     print(f"traced memory over the last {WINDOW} turns: retained {memory_growth:.0f} B/turn "
-          f"({memory_growth / history_growth:.2f}x the history's growth); peak {peak / 1e6:.2f} MB above the start")
+          f"({memory_growth / history_growth:.2f}x the history's growth as JSON, "
+          f"{memory_growth / objects_growth:.2f}x its growth as the Python objects it is, {objects_growth:.0f} B/turn); "
+          f"peak {peak / 1e6:.2f} MB above the start")
     print(f"maxrss {base_rss:.1f} MB after warm-up -> {end_rss:.1f} MB after {turns} turns")
     print(f"time per turn (median): first {WINDOW} {first * 1000:.1f} ms, last {WINDOW} {last * 1000:.1f} ms "
           f"({last / first:.2f}x)")
