@@ -9,6 +9,7 @@ before it started (see :data:`chatfn.replay.RACY_NS`).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -145,3 +146,21 @@ def test_runs_with_warnings_are_not_replayed(tmp_path: Path) -> None:
     for _ in range(2):
         listed, replayed = run("tools", "list", env=env, cwd=work)
         assert not replayed and "broken at import" in listed.stderr and "first_tool" in tools(listed.stdout)
+
+
+def test_mcp_servers_show_at_once_and_their_tools_are_never_replayed(tmp_path: Path) -> None:
+    _, config, env = setting(tmp_path)
+    work = tmp_path / "work"
+    run("tools", "list", env=env, cwd=work)
+    assert run("tools", "list", env=env, cwd=work)[1]
+
+    config.write_text(
+        "[mcp.servers.time]\n"
+        f"command = {json.dumps(sys.executable)}\nargs = ['-m', 'mcp_server_time', '--local-timezone', 'UTC']\n",
+        encoding="utf-8",
+    )
+    age(config)
+    for _ in range(2):  # the tool list comes from the MCP cache, whose changes this cache cannot see
+        listed, replayed = run("tools", "list", env=env, cwd=work)
+        assert listed.returncode == 0, listed.stderr
+        assert not replayed and "time_get_current_time" in tools(listed.stdout)
