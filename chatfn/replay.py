@@ -71,8 +71,12 @@ def replay(argv: Sequence[str]) -> bool:
             output = entry.get("stdout")
             if not isinstance(output, str):
                 return False
-            sys.stdout.write(output)
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(output)
+                sys.stdout.flush()
+            except BrokenPipeError:  # the reader is gone: exit 1 and say nothing, as click does
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise SystemExit(1) from None
             return True
     return False
 

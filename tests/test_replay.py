@@ -164,3 +164,23 @@ def test_mcp_servers_show_at_once_and_their_tools_are_never_replayed(tmp_path: P
         listed, replayed = run("tools", "list", env=env, cwd=work)
         assert listed.returncode == 0, listed.stderr
         assert not replayed and "time_get_current_time" in tools(listed.stdout)
+
+
+def test_a_replay_into_a_closed_pipe_ends_quietly_as_a_computed_one_does(tmp_path: Path) -> None:
+    _, _, env = setting(tmp_path)
+    work = tmp_path / "work"
+    run("tools", "list", env=env, cwd=work)
+    assert run("tools", "list", env=env, cwd=work)[1]
+    results = []
+    for variables in (env, {**env, "CHATFN_LOAD_PLUGINS": ""}):  # replayed, then computed
+        reader, writer = os.pipe()
+        os.close(reader)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "chatfn", "tools", "list"],
+                stdout=writer, stderr=subprocess.PIPE, text=True, env=variables, cwd=work, timeout=60, check=False,
+            )
+        finally:
+            os.close(writer)
+        results.append((done.returncode, done.stderr))
+    assert results == [(1, ""), (1, "")]
