@@ -497,10 +497,11 @@ def test_importing_the_kit_does_not_import_pytest() -> None:
 @pytest.mark.slow
 def test_invoke_chatfn_matches_run_chatfn(run_chatfn: Any, invoke_chatfn: Any, chat_server: ScriptedServer) -> None:
     """The in-process runner gives what the subprocess gives: output, exit codes, stdin."""
-    chat_server.script(text("Hello there."), text("Hello there."))
+    chat_server.script(*[text("Hello there.")] * 2)
     for args, kwargs in (
         (("--version",), {}),
-        (("no-such-command",), {}),
+        (("tools", "show", "no_such_tool"), {}),
+        (("--no-such-option",), {}),
         (("chat", "hi"), {}),
         (("chat",), {"input_bytes": b"\xff\xfe"}),
     ):
