@@ -73,6 +73,7 @@ def test_http_errors(chat_server, invoke_chatfn, tmp_path: Path, status: int, wo
     assert f"server says {status}" in line  # the server's own words, key scrubbed
 
 
+@pytest.mark.slow
 def test_429_is_retried_respecting_retry_after_then_reported(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     chat_server.script(error(429, "slow down", headers={"Retry-After": "0"}), text("Got through."))
     config = fast_config(tmp_path, chat_server.base_url, max_retries=2)

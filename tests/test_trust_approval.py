@@ -97,6 +97,7 @@ def test_tools_call_stays_prompt_free(invoke_chatfn, tmp_path: Path) -> None:
 # -- the prompt on a real terminal -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_padded_command_is_shown_whole_enough(chat_server, chatfn_env, tmp_path: Path) -> None:
     """The attack: 12,000 spaces pushed ``touch`` off the screen; only ``ls -la`` showed."""
     marker = tmp_path / "pwned"
@@ -118,6 +119,7 @@ def test_padded_command_is_shown_whole_enough(chat_server, chatfn_env, tmp_path:
     assert "the user denied" in chat_server.requests[1].messages[-1]["content"]
 
 
+@pytest.mark.slow
 def test_concealed_text_cannot_hide_the_prompt(chat_server, chatfn_env, tmp_path: Path) -> None:
     marker = tmp_path / "hidden"
     chat_server.script(
@@ -134,6 +136,7 @@ def test_concealed_text_cannot_hide_the_prompt(chat_server, chatfn_env, tmp_path
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_prompt_uses_the_terminal_when_stdin_and_stderr_are_redirected(chat_server, chatfn_env, tmp_path: Path) -> None:
     """The attack: ``2>log`` hid the prompt, and stdin was read for the answer."""
     marker = tmp_path / "approved"
@@ -158,6 +161,7 @@ def test_piped_stdin_cannot_answer_without_a_terminal(chat_server, invoke_chatfn
     assert "no terminal" in chat_server.requests[1].messages[-1]["content"]
 
 
+@pytest.mark.slow
 def test_always_covers_only_what_it_says(chat_server, chatfn_env, tmp_path: Path) -> None:
     """The attack: ``[a]lways`` for ``echo harmless`` also ran a later ``touch`` unasked."""
     marker = tmp_path / "later"

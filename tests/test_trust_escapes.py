@@ -88,6 +88,7 @@ def test_json_safe_escapes_what_json_leaves_raw() -> None:
 # -- the answer, drawn in a real terminal --------------------------------------------------
 
 
+@pytest.mark.slow
 def test_streamed_answer_in_a_terminal_is_harmless(chat_server, chatfn_env) -> None:
     answer = (
         "Line one stays.\n\n"
@@ -108,6 +109,7 @@ def test_streamed_answer_in_a_terminal_is_harmless(chat_server, chatfn_env) -> N
         assert sequence not in terminal.raw, sequence
 
 
+@pytest.mark.slow
 def test_device_status_reply_never_reaches_the_model(chat_server, chatfn_env) -> None:
     """The attack: ESC[6n makes the terminal type ``ESC[13;1R`` into stdin, so 'exit' became '13Rexit'."""
     chat_server.script(text("ok \x1b[6n\n"), text("second answer"))

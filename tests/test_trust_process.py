@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from plugin_factory import make_plugin, plugin_env
 
 from chatfn.log.store import LogStore
@@ -66,6 +67,7 @@ def test_a_readable_config_holding_a_key_is_warned_about(invoke_chatfn, tmp_path
 # -- SIGTERM ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sigterm_mid_answer_keeps_the_partial_answer(chat_server, chatfn_env) -> None:
     chat_server.script(text("tock " * 300, delay=0.03))
     process = subprocess.Popen(
@@ -131,6 +133,7 @@ def noisy_env(tmp_path: Path) -> dict[str, str]:
     return {"PYTHONPATH": env["PYTHONPATH"], "CHATFN_LOAD_PLUGINS": "noisy"}
 
 
+@pytest.mark.slow
 def test_chat_json_stdout_is_only_json(chat_server, invoke_chatfn, tmp_path: Path) -> None:
     chat_server.script(tool_calls(("late", {})), text("after the tool", delay=0.5))
     result = invoke_chatfn("chat", "--no-log", "--json", "go", env=noisy_env(tmp_path))

@@ -90,6 +90,7 @@ def profile_config(tmp_path: Path, **keys: float) -> Path:
     return config
 
 
+@pytest.mark.slow
 def test_cli_50_mb_line(chat_server, invoke_chatfn) -> None:
     chat_server.script(raw(b"data: " + b"x" * FIFTY_MB + b"\n\n", headers={"Content-Type": "text/event-stream"}))
     result = invoke_chatfn("chat", "--no-log", "hi")
@@ -217,6 +218,7 @@ def echo(text: str) -> str:
     return text
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(first=st.lists(chunks, min_size=1, max_size=6), second=st.lists(chunks, max_size=3))
 def test_fuzzed_chunks_never_crash_the_loop(tmp_path_factory, first, second) -> None:

@@ -292,6 +292,7 @@ def test_the_deny_list_is_configurable(secrets: Path) -> None:
         load_tools({"deny": ".env"})
 
 
+@pytest.mark.slow
 def test_a_directory_swapped_for_a_symlink_never_leads_outside(tmp_path: Path) -> None:
     root, outside = tmp_path / "root", tmp_path / "outside"
     (root / "dir").mkdir(parents=True)
@@ -385,6 +386,7 @@ def test_symlinks_inside_the_root_are_followed(maze: Path) -> None:
         tools["read_file"](path="loop")
 
 
+@pytest.mark.slow
 def test_a_catastrophic_regex_is_a_clear_error_within_the_timeout(workspace: Path) -> None:
     (workspace / "issue.txt").write_text("a" * 30 + "!\n")
     (workspace / "long.txt").write_text("fine\n" + "a" * 5000 + "!\n")
@@ -425,6 +427,7 @@ def test_a_search_past_its_time_stops_between_files(workspace: Path) -> None:
         search(pattern="needle")
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_slow_search_in_chatfn(workspace: Path, tmp_path: Path) -> None:
     """Matching runs without the GIL, so chatfn's main thread still takes Ctrl-C."""
     (workspace / "a.txt").write_text("a" * 20000 + "!\n")

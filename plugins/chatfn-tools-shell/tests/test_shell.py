@@ -100,6 +100,7 @@ def test_unbalanced_quotes_refused() -> None:
         run(command="echo 'oops")
 
 
+@pytest.mark.slow
 def test_timeout_kills_the_process_group(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     script = (
@@ -347,6 +348,7 @@ def _pids(pid_file: Path, seconds: float = 30.0) -> list[int]:
     return [int(pid) for pid in pid_file.read_text().split()]
 
 
+@pytest.mark.slow
 def test_a_command_ignoring_sigterm_is_killed_after_the_grace(tmp_path: Path) -> None:
     pid_file = tmp_path / "pids"
     started = time.monotonic()
@@ -356,6 +358,7 @@ def test_a_command_ignoring_sigterm_is_killed_after_the_grace(tmp_path: Path) ->
     assert _wait_gone(_pids(pid_file)) == []
 
 
+@pytest.mark.slow
 def test_nothing_is_left_running_when_the_command_ends(tmp_path: Path) -> None:
     script = "import subprocess as s; child = s.Popen(['sleep', '60'], stdout=s.DEVNULL, stderr=s.DEVNULL); print(child.pid)"
     result = run(command=f'{PY} -c "{script}"')
@@ -363,6 +366,7 @@ def test_nothing_is_left_running_when_the_command_ends(tmp_path: Path) -> None:
     assert _wait_gone([int(result.splitlines()[2])]) == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_an_interactive_chatfn_stops_the_command(tmp_path: Path) -> None:
     """chatfn's session goes on after Ctrl-C; the command and its children must not."""
     pid_file = tmp_path / "pids"
@@ -398,6 +402,7 @@ def test_ctrl_c_in_an_interactive_chatfn_stops_the_command(tmp_path: Path) -> No
         process.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_no_child_survives_chatfn_being_stopped(request: pytest.FixtureRequest, tmp_path: Path, signum: int) -> None:
     """Issue 10: after Ctrl-C, SIGTERM, SIGHUP or SIGKILL of chatfn an approved command kept running."""
@@ -421,6 +426,7 @@ def test_no_child_survives_chatfn_being_stopped(request: pytest.FixtureRequest, 
             process.communicate()
 
 
+@pytest.mark.slow
 def test_no_child_survives_a_timeout_in_chatfn(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     testing, chat_server, run_chatfn = _chat_kit(request)
     pid_file = tmp_path / "pids"
