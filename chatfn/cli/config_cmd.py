@@ -11,7 +11,7 @@ import typer
 
 from chatfn.cli.options import ConfigOption
 from chatfn.errors import ConfigError
-from chatfn.output.console import status
+from chatfn.output.console import emit, status
 
 app = typer.Typer(help="Show or create the configuration file.", no_args_is_help=True)
 
@@ -39,7 +39,7 @@ def show_command(
     if profiles:
         rows = profile_rows(loaded)
         if as_json:
-            typer.echo(json.dumps(rows, indent=2))
+            emit(json.dumps(rows, indent=2))  # --json gave stdout to chatfn alone: write through it
             return
         for row in rows:
             key = row["key_env"] and f"${row['key_env']} ({'set' if row['key_set'] else 'not set'})"
