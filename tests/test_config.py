@@ -263,3 +263,11 @@ def test_cli_missing_setting_is_one_line_exit_2() -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "no model" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_config_show_json_and_path_print_on_stdout(cli) -> None:
+    """--json gives stdout to chatfn alone; config's output still reaches it."""
+    shown = cli("config", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert "default_profile" in json.loads(shown.stdout)
+    assert cli("config", "path").stdout.strip().endswith(".toml")

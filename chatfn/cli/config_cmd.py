@@ -22,7 +22,7 @@ def path_command(config: Optional[Path] = ConfigOption) -> None:
     """Print the path of the config file chatfn reads."""
     from chatfn.settings.config import config_path
 
-    typer.echo(str(config_path(config)))
+    emit(str(config_path(config)))
 
 
 @app.command("show")
@@ -44,9 +44,9 @@ def show_command(
         for row in rows:
             key = row["key_env"] and f"${row['key_env']} ({'set' if row['key_set'] else 'not set'})"
             name = ("* " if row["default"] else "  ") + row["name"]
-            typer.echo(f"{name:13} {row['origin']:20} {row['base_url'] or '-':57} {key or 'no key'}")
+            emit(f"{name:13} {row['origin']:20} {row['base_url'] or '-':57} {key or 'no key'}")
         return
-    typer.echo(json.dumps(redacted(loaded), indent=2))
+    emit(json.dumps(redacted(loaded), indent=2))
 
 
 def profile_rows(loaded: Any) -> list[dict[str, Any]]:
