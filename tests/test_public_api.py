@@ -57,7 +57,7 @@ def test_all_is_honest(name: str) -> None:
     defined = {
         attribute
         for attribute, value in vars(module).items()
-        if not attribute.startswith("_")
+        if not attribute.startswith(("_", "pytest_"))  # pytest's hooks are pytest's, not API
         and (inspect.isclass(value) or inspect.isfunction(value))
         and getattr(value, "__module__", None) == name
     }

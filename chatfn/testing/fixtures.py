@@ -6,6 +6,7 @@ Loaded by ``pytest_plugins = ["chatfn.testing"]`` (which names this module), so 
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -21,6 +22,18 @@ from chatfn.testing.runner import (
 from chatfn.testing.server import ScriptedServer
 
 __all__ = ["chat_server", "chatfn_env", "invoke_chatfn", "run_chatfn"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let Ctrl-C reach the chatfn processes a test starts, however pytest itself was started.
+
+    A shell starts a background job (``pytest &``, or a CI script that backgrounds it)
+    with SIGINT ignored, and an ignored signal stays ignored in every child through
+    ``exec``: each Ctrl-C test would then send a signal that nobody receives. A handled
+    signal is reset to its default in the child instead, so give pytest a handler.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
