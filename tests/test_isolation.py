@@ -96,3 +96,48 @@ def test_isolated_needs_a_sync_function() -> None:
 
     with pytest.raises(SchemaError, match="isolated=True needs a sync function"):
         make_tool(later, isolated=True)
+
+
+STUCK_PLUGIN = '''
+import re
+
+import chatfn
+
+
+def count_matches(text: str) -> str:
+    """Count a backtracking pattern's matches: re holds the GIL while it works."""
+    return str(len(re.findall(r"(a+)+$", text)))
+
+
+@chatfn.hookimpl
+def register_tools(register):
+    register(count_matches, timeout=1)
+'''
+
+
+@pytest.mark.slow
+def test_config_isolates_a_plugins_tool_that_would_freeze_chatfn(run_chatfn, chatfn_env, tmp_path) -> None:
+    """``[tools] isolated`` opts a tool into a worker process with no change to its plugin."""
+    from pathlib import Path
+
+    from plugin_factory import make_plugin, plugin_env
+
+    env = plugin_env(make_plugin(tmp_path / "site", STUCK_PLUGIN), load="chatfn_test_plugin", base=chatfn_env)
+    Path(env["CHATFN_CONFIG"]).write_text('[tools]\nisolated = ["count_*"]\n', encoding="utf-8")
+    started = time.monotonic()
+    result = run_chatfn("tools", "call", "count_matches", "text=" + "a" * 40 + "!", env=env, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("count_matches timed out after 1 s (its worker process was stopped)")
+    assert time.monotonic() - started < 15  # not the minutes the regex would take
+
+
+def test_config_isolates_the_tools_it_names(monkeypatch) -> None:
+    from chatfn.plugins.host import load_tools
+    from chatfn.settings.config import Config, ToolSettings
+
+    monkeypatch.setenv("CHATFN_LOAD_PLUGINS", "")
+    problems: list[str] = []
+    toolset = load_tools(Config(tools=ToolSettings(isolated=["get_current_*"])), report=problems.append)
+    assert all(toolset.tools[name].isolated for name in ("get_current_date", "get_current_time"))
+    assert not toolset.tools["get_current_weather"].isolated
+    assert problems == []

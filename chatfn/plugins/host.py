@@ -10,6 +10,7 @@ Loading happens once per process, on demand (:func:`load_tools`), never on impor
 from __future__ import annotations
 
 import dataclasses
+import dataclasses
 import fnmatch
 import importlib
 import json
@@ -205,6 +206,7 @@ def _load(config: Config, report: Report) -> ToolSet:
     _merge(offered, toolset, config, report)
     _add_mcp_tools(toolset, config, report)
     _apply_selection(toolset, config)
+    _apply_isolation(toolset, config, report)
     return toolset
 
 
@@ -330,6 +332,17 @@ def _apply_selection(toolset: ToolSet, config: Config) -> None:
         else:
             continue
         del toolset.tools[name]
+
+
+def _apply_isolation(toolset: ToolSet, config: Config, report: Report) -> None:
+    """``[tools] isolated``: these sync tools run in a worker process, as ``register(..., isolated=True)``."""
+    for name, tool in list(toolset.tools.items()):
+        if tool.isolated or tool.mcp is not None or not _matches(name, config.tools.isolated):
+            continue
+        if tool.is_async:
+            _problem(toolset, toolset.plugin(tool.plugin), f"{name} cannot run isolated ([tools] isolated): it is async", report)
+            continue
+        toolset.tools[name] = dataclasses.replace(tool, isolated=True)
 
 
 def _matches(name: str, patterns: Iterable[str]) -> bool:

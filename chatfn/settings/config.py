@@ -75,6 +75,7 @@ class ToolSettings:
     private_data: list[str] = field(default_factory=list)
     open_world: list[str] = field(default_factory=list)
     trust_with_private_data: list[str] = field(default_factory=list)
+    isolated: list[str] = field(default_factory=list)
     timeout: float = _positive(30.0)
     timeouts: dict[str, float] = field(default_factory=dict)
     max_result_chars: int = _at_least(20_000, 100)

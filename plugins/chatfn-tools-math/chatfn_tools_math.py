@@ -500,4 +500,6 @@ def register_tools(register: Callable[..., None]) -> None:
     # Pure functions of their arguments: nothing changes, nothing leaves, nothing private.
     hints: dict[str, Any] = {"read_only_hint": True, "destructive_hint": False, "idempotent_hint": True, "open_world_hint": False}
     register(calculate, **hints)
-    register(convert_units, **hints)
+    # pint parses the model's unit text in code that holds the GIL; the exponent check
+    # above stops the one hang known, and a worker process stops any other at the timeout.
+    register(convert_units, isolated=True, **hints)

@@ -35,8 +35,9 @@ def test_registers_both_tools() -> None:
 
 
 def test_registered_as_read_only_local_and_idempotent() -> None:
-    for name, (_, options) in registrations().items():
-        assert options == {"read_only_hint": True, "destructive_hint": False, "idempotent_hint": True, "open_world_hint": False}, name
+    hints = {"read_only_hint": True, "destructive_hint": False, "idempotent_hint": True, "open_world_hint": False}
+    options = {name: registered for name, (_, registered) in registrations().items()}
+    assert options == {"calculate": hints, "convert_units": {**hints, "isolated": True}}
 
 
 @pytest.mark.parametrize(
@@ -215,3 +216,15 @@ def test_chat_calculates(request: pytest.FixtureRequest) -> None:
     contents = [m["content"] for m in chat_server.requests[1].messages if m["role"] == "tool"]
     assert contents[0] == "3/10 = 0.3"
     assert contents[1].startswith("Error:") and "digits" in contents[1]
+
+
+def test_chat_converts_units_in_a_worker_process(request: pytest.FixtureRequest) -> None:
+    testing, chat_server, run_chatfn = _chat_kit(request)
+    chat_server.script(
+        testing.tool_calls(("convert_units", {"value": 5, "from_unit": "mile", "to_unit": "km"})),
+        testing.text("5 miles is about 8 km."),
+    )
+    result = run_chatfn("chat", "how far is 5 miles in km?", env={"CHATFN_LOAD_PLUGINS": "math"})
+    assert result.returncode == 0, result.stderr
+    contents = [m["content"] for m in chat_server.requests[1].messages if m["role"] == "tool"]
+    assert contents == ["5 mile = 8.04672 km"]
