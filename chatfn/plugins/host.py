@@ -10,7 +10,6 @@ Loading happens once per process, on demand (:func:`load_tools`), never on impor
 from __future__ import annotations
 
 import dataclasses
-import dataclasses
 import fnmatch
 import importlib
 import json
