@@ -14,13 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from support import closed_port
 
-from chatfn.plugins.builtin import (
-    WEATHER_SCHEMA,
-    get_current_date,
-    get_current_time,
-    weather_from_config,
-)
+from chatfn.plugins.clock import get_current_date, get_current_time
 from chatfn.plugins.host import load_tools
+from chatfn.plugins.weather import WEATHER_SCHEMA, weather_from_config
 from chatfn.settings.config import Config
 
 PARIS = {"name": "Paris", "latitude": 48.85, "longitude": 2.35, "country": "France", "admin1": "Île-de-France"}
