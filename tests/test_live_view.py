@@ -63,7 +63,7 @@ def environment(server: ScriptedServer, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-BANNER = "chatfn: type a message; an empty line or 'exit' leaves, \"\"\" for several lines, /help for commands"
+BANNER = "chatfn: an empty line or 'exit' leaves; \"\"\" for several lines; /help for more"
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -109,7 +109,7 @@ def run_interactive(
     # with --json, stdout is the JSON stream: prompts and the rest of the dialogue go to stderr
     side = sys.stderr if renderer.machine_readable else sys.stdout
     reader = reader or LineReader(history_path(), prompt_to=sys.stderr if renderer.machine_readable else None)
-    status("chatfn: type a message; an empty line or 'exit' leaves, \"\"\" for several lines, /help for commands")
+    status("chatfn: an empty line or 'exit' leaves; \"\"\" for several lines; /help for more")
     if session.conversation_id is not None:  # -c / --cid: say where this picks up
         for line in resumed(session.conversation_id, session.messages):
             status(line)
