@@ -75,6 +75,21 @@ class Terminal:
         """Press Ctrl-C: SIGINT to the process, as the terminal would send it."""
         self.process.send_signal(signal.SIGINT)
 
+    def interrupt_until(self, pattern: str, timeout: float = 20.0) -> str:
+        """Press Ctrl-C at a prompt and read until ``pattern``, pressing it once more if it fell into the gap.
+
+        A SIGINT that lands between readline drawing its prompt and waiting for input is
+        only noticed at the next event (a CPython readline race), as a person would see
+        when a first Ctrl-C seems to do nothing. Two SIGINTs pending at once are one
+        KeyboardInterrupt, so the second press cannot count twice.
+        """
+        self.interrupt()
+        try:
+            return self.read_until(pattern, timeout=3.0)
+        except AssertionError:
+            self.interrupt()
+            return self.read_until(pattern, timeout=timeout)
+
     def exited_within(self, seconds: float) -> bool:
         """Drain output for up to ``seconds``; True once the process has ended."""
         deadline = time.monotonic() + seconds
