@@ -137,7 +137,7 @@ def test_config_isolates_the_tools_it_names(monkeypatch) -> None:
 
     monkeypatch.setenv("CHATFN_LOAD_PLUGINS", "")
     problems: list[str] = []
-    toolset = load_tools(Config(tools=ToolSettings(isolated=["get_current_*"])), report=problems.append)
+    toolset = load_tools(Config(tools=ToolSettings(isolated=["get_current_d*", "get_current_time"])), report=problems.append)
     assert all(toolset.tools[name].isolated for name in ("get_current_date", "get_current_time"))
     assert not toolset.tools["get_current_weather"].isolated
     assert problems == []
