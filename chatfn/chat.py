@@ -178,12 +178,7 @@ class ChatSession:
             raise UsageError("nothing to retry: no message sent yet")
         question = self.messages[index]
         del self.messages[index:]
-        if self.log is not None:
-            try:
-                self.log.drop_last_turn()
-            except LogError as error:
-                self.log = None
-                self._warn(f"{error}; logging is off for the rest of this session")
+        self._to_log(lambda log: log.drop_last_turn())
         yield from self._ask(question)
 
     def set_model(self, model: str) -> None:
@@ -448,10 +443,14 @@ class ChatSession:
     def _append(self, message: dict[str, Any], **meta: Any) -> None:
         message = clean_data(message)  # a lone surrogate from the model cannot be logged or shown
         self.messages.append(message)
+        self._to_log(lambda log: log.add_message(message, **meta))
+
+    def _to_log(self, write: Callable[[ChatLog], None]) -> None:
+        """Write to the log if there is one; a log that fails is turned off, never the chat."""
         if self.log is None:
             return
         try:
-            self.log.add_message(message, **meta)
+            write(self.log)
         except LogError as error:
             self.log = None
             self._warn(f"{error}; logging is off for the rest of this session")
