@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import selectors
 import socket
 import sys
 import threading
@@ -76,9 +77,7 @@ class ScriptedServer:
             raise RuntimeError("the ScriptedServer is already running")
         self._stopping.clear()
         self._httpd = _HTTPServer(("127.0.0.1", self._port), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="chatfn-scripted-server", daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve, name="chatfn-scripted-server", daemon=True)
         self._thread.start()
         return self
 
@@ -88,7 +87,7 @@ class ScriptedServer:
         if httpd is None:
             return
         self._stopping.set()
-        httpd.shutdown()
+        httpd.stop_serving()
         httpd.close_connections()
         httpd.server_close()
         if thread is not None:
@@ -243,7 +242,37 @@ class _HTTPServer(ThreadingHTTPServer):
         self.owner = owner
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._served = threading.Event()
         super().__init__(address, handler)
+
+    def serve(self) -> None:
+        """Accept connections until :meth:`stop_serving`, which wakes the loop at once.
+
+        ``serve_forever`` only notices a shutdown at its next poll; a test suite that
+        starts a server per test would wait that long at every teardown.
+        """
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                selector.register(self._wake_reader, selectors.EVENT_READ)
+                while True:
+                    ready = [key.fileobj for key, _ in selector.select()]
+                    if self._wake_reader in ready:
+                        return
+                    self._handle_request_noblock()
+        finally:
+            self._served.set()
+
+    def stop_serving(self) -> None:
+        """End :meth:`serve` and wait until it has returned."""
+        self._wake_writer.send(b"x")
+        self._served.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:

@@ -106,7 +106,7 @@ class Handler(BaseHTTPRequestHandler):
 def _serve(address: str, port: int = 0) -> ThreadingHTTPServer:
     httpd = ThreadingHTTPServer((address, port), Handler)
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     return httpd
 
 
@@ -477,7 +477,7 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     yield httpd.server_address[1], cert, names
     httpd.shutdown()
     httpd.server_close()
