@@ -8,14 +8,20 @@ resolves settings pays for it.
 
 from __future__ import annotations
 
+import functools
+import os
+import weakref
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chatfn.errors import ConfigError
 from chatfn.settings.builtin_profiles import BUILTIN_PROFILES, Service, builtin_profile
 from chatfn.settings.config import Config, Profile
 from chatfn.settings.resolve import SETTINGS, resolve, value
 from chatfn.wire.sse import MIB, SSEDecoder
+
+if TYPE_CHECKING:
+    import ssl
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "no-key-needed"
@@ -247,23 +253,48 @@ def _where(config: Config) -> str:
     return str(config.source) if config.source else "the config file"
 
 
+def tls_context() -> ssl.SSLContext:
+    """The TLS context the SDK would make for a client, made once per CA setting in a process.
+
+    Loading the CA bundle is most of what building a client costs (15-40 ms); a
+    session that switches models, or a process that runs many chats, pays it once.
+    The context is exactly the SDK's default (``httpx2.create_ssl_context()``), so
+    ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` keep their meaning, and a change to
+    either makes a new one.
+    """
+    return _tls_context_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    import httpx2  # the SDK's HTTP client; reads the two variables itself
+
+    return httpx2.create_ssl_context()
+
+
 def make_client(endpoint: Endpoint) -> Any:
     """An openai SDK client for ``endpoint`` (imports the SDK: call only to talk to a model)."""
     import openai
 
+    # The SDK's own defaults (limits, redirects), with the shared TLS context; closed
+    # with the client, as the SDK closes the HTTP client it makes itself.
+    http = openai.DefaultHttpxClient(verify=tls_context(), timeout=endpoint.timeout)
     common: dict[str, Any] = {
         "timeout": endpoint.timeout,
         "max_retries": endpoint.max_retries,
         "default_headers": endpoint.headers or None,
+        "http_client": http,
     }
     if endpoint.azure_v1:  # GA v1 route: the plain client, the resource's key as the bearer token
-        return openai.OpenAI(api_key=endpoint.api_key, base_url=endpoint.url, **common)
-    if endpoint.provider == "azure":
-        return openai.AzureOpenAI(
+        client = openai.OpenAI(api_key=endpoint.api_key, base_url=endpoint.url, **common)
+    elif endpoint.provider == "azure":
+        client = openai.AzureOpenAI(
             api_key=endpoint.api_key,
             api_version=endpoint.api_version,
             azure_endpoint=endpoint.base_url,
             **common,
         )
-    # The SDK insists on a key; a local server that needs none ignores this placeholder.
-    return openai.OpenAI(api_key=endpoint.api_key or NO_KEY, base_url=endpoint.base_url, **common)
+    else:  # the SDK insists on a key; a local server that needs none ignores this placeholder
+        client = openai.OpenAI(api_key=endpoint.api_key or NO_KEY, base_url=endpoint.base_url, **common)
+    weakref.finalize(client, http.close)
+    return client
