@@ -8,13 +8,16 @@ code here, at the edge, and nowhere else.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 import traceback
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
+import typer.core
+import typer.main
 
 from chatfn import __version__
 from chatfn.cli import (
@@ -27,6 +30,9 @@ from chatfn.cli import (
     tools_cmd,
 )
 from chatfn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, ChatfnError, HangUp
+
+if TYPE_CHECKING:
+    from typer.core import TyperGroup
 
 COMPLETION_VARIABLE = "_CHATFN_COMPLETE"
 """Set by the shell completion scripts 'chatfn --install-completion' installs."""
@@ -72,6 +78,19 @@ app.add_typer(logs_cmd.app, name="logs")
 app.add_typer(mcp_cmd.app, name="mcp")
 
 
+@functools.cache
+def command() -> TyperGroup:
+    """The click command Typer builds from :data:`app`, built once per process.
+
+    Typer rebuilds it on every ``app()`` call by reading each command's signature
+    (about a third of what an in-process run costs); a process runs one command,
+    but a test runner or a program that embeds chatfn runs many.
+    """
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)  # an app with a callback and commands is a group
+    return group
+
+
 def report(error: ChatfnError) -> None:
     """Print ``error`` as one line (and its hint) on stderr."""
     from chatfn.output.console import error_line
@@ -96,7 +115,7 @@ def run(argv: list[str] | None = None) -> None:
 
             keep_stdout_private()  # what plugins and tools print goes to stderr, at import and later
     try:
-        app(args=argv, prog_name="chatfn")
+        command()(args=argv, prog_name="chatfn")
     except ChatfnError as error:
         if debug_enabled():
             traceback.print_exc()
