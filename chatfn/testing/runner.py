@@ -40,6 +40,7 @@ __all__ = [
 _REMOVED_PREFIXES = ("OPENAI_", "AZURE_OPENAI_")
 _REMOVED_NAMES = frozenset(
     {"CHATFN_PROFILE", "CHATFN_SYSTEM_PROMPT", "CHATFN_CONFIG", "CHATFN_MODEL"}
+    | {"COLUMNS", "LINES"}  # a child's size is its own terminal's (pytest-xdist sets these to 80x24)
     | {f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL")}
     | {f"{name.lower()}_proxy" for name in ("HTTP", "HTTPS", "ALL")}
 )
@@ -51,8 +52,8 @@ def chatfn_environment(
     """A complete environment for a chatfn subprocess that talks only to ``server``.
 
     Starts from ``base`` (default ``os.environ``, so PATH and the like survive),
-    drops every ``OPENAI_*``/``AZURE_OPENAI_*`` variable, proxies and chatfn's
-    profile settings, then points chatfn at ``server`` with a fake key and keeps
+    drops every ``OPENAI_*``/``AZURE_OPENAI_*`` variable, proxies, chatfn's
+    profile settings and ``COLUMNS``/``LINES``, then points chatfn at ``server`` with a fake key and keeps
     home, config (an empty file) and the conversation log inside ``directory``.
     """
     directory.mkdir(parents=True, exist_ok=True)
