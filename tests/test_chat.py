@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from streams import STREAM_NAMES, needs_streams, read_stream
-from support import chunk
+from support import chunk, fast_config
 
 from chatfn.testing import error, function_call, raw, sse, text, tool_calls
 from chatfn.wire.assemble import StreamAssembler
@@ -201,8 +201,9 @@ def test_json_output_parses_line_by_line(chat_server, invoke_chatfn, chat_plugin
     assert any(event["type"] == "usage" for event in events)
 
 
-def test_json_error_event(invoke_chatfn, chatfn_env) -> None:
-    result = invoke_chatfn("chat", "--json", "hi", env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+def test_json_error_event(invoke_chatfn, tmp_path: Path) -> None:
+    url = "http://127.0.0.1:9/v1"
+    result = invoke_chatfn("chat", "--json", "--config", str(fast_config(tmp_path, url)), "hi", env={"OPENAI_BASE_URL": url})
     assert result.returncode == 1
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert events[-1]["type"] == "error" and "cannot reach" in events[-1]["message"]

@@ -42,9 +42,9 @@ EARLIER = [
 ]
 
 
-def test_connection_refused(invoke_chatfn) -> None:
+def test_connection_refused(invoke_chatfn, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/v1"
-    result = invoke_chatfn("chat", "hi", env={"OPENAI_BASE_URL": url})
+    result = invoke_chatfn("chat", "--config", str(fast_config(tmp_path, url)), "hi", env={"OPENAI_BASE_URL": url})
     assert result.returncode == 1
     line = one_error_line(result.stderr)
     assert "cannot reach" in line and url in line and "test-model" in line and "base_url" in line

@@ -66,7 +66,7 @@ def test_config_show_redacts_params_urls_and_plugin_tables(tmp_path: Path, invok
 
 def test_error_lines_redact_the_url(tmp_path: Path, invoke_chatfn) -> None:
     config = tmp_path / "leaky.toml"
-    config.write_text(CONFIG.replace("max_retries", "x"), encoding="utf-8")
+    config.write_text(CONFIG.replace('model = "gpt-test"', 'model = "gpt-test"\nmax_retries = 0'), encoding="utf-8")
     result = invoke_chatfn("chat", "--no-log", "--config", str(config), "hello", env={"OPENAI_BASE_URL": None, "CHATFN_MODEL": None})
     assert result.returncode == 1
     assert "127.0.0.1:9" in result.stderr  # the line still says where
