@@ -10,6 +10,7 @@ redirected; the pty stays its controlling terminal (``/dev/tty``) either way.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -17,13 +18,13 @@ import re
 import select
 import struct
 import subprocess
-import sys
 import termios
 import time
 from collections.abc import Mapping
 from typing import IO, Any
 
 import pyte
+from zygote import zygote
 
 
 class WatchedScreen(pyte.Screen):
@@ -56,7 +57,7 @@ class WatchedScreen(pyte.Screen):
 
 
 class PtyChatfn:
-    """``python -m chatfn ARGS`` with a pty as its controlling terminal."""
+    """``python -m chatfn ARGS`` with a pty as its controlling terminal, forked from a warm interpreter (:mod:`zygote`)."""
 
     def __init__(
         self,
@@ -76,19 +77,11 @@ class PtyChatfn:
         self.screen.reply_to = master
         self._stream = pyte.ByteStream(self.screen)
 
-        def take_terminal() -> None:  # after setsid: the pty becomes /dev/tty
-            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "chatfn", *args],
-            stdin=slave if stdin is None else stdin,
-            stdout=slave if stdout is None else stdout,
-            stderr=slave if stderr is None else stderr,
-            env=dict(env),
-            start_new_session=True,
-            pass_fds=(slave,),
-            preexec_fn=take_terminal,
-        )
+        with contextlib.ExitStack() as opened:
+            fds = [_descriptor(given, slave, opened) for given in (stdin, stdout, stderr)]
+            self.process = zygote().spawn(
+                args, env=env, stdin=fds[0], stdout=fds[1], stderr=fds[2], controlling_terminal=slave
+            )
         os.close(slave)
 
     @property
@@ -146,3 +139,16 @@ class PtyChatfn:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _descriptor(given: int | IO[Any] | None, terminal: int, opened: contextlib.ExitStack) -> int:
+    """The descriptor a ``Popen``-style ``stdin``/``stdout``/``stderr`` argument stands for (None: the pty)."""
+    if given is None:
+        return terminal
+    if given == subprocess.DEVNULL:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        opened.callback(os.close, devnull)
+        return devnull
+    if isinstance(given, int):
+        return given
+    return given.fileno()

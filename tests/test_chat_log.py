@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 
 import pytest
+from zygote import popen_chatfn
 
 from chatfn.log.store import LogStore
 from chatfn.testing import text, tool_calls
@@ -74,8 +74,8 @@ def test_no_log_writes_nothing(chat_server, invoke_chatfn, log_path) -> None:
 @pytest.mark.slow
 def test_sigkill_mid_answer_keeps_what_was_complete(chat_server, chatfn_env, chat_plugin_env, log_path) -> None:
     chat_server.script(tool_calls(("echo", {"text": "done"})), text("word " * 500, delay=0.02))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatfn", "chat", "long answer please"],
+    process = popen_chatfn(
+        "chat", "long answer please",
         env={**chatfn_env, **chat_plugin_env},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -102,8 +102,8 @@ def test_two_chats_at_once_are_both_fully_logged(chat_server, chatfn_env, log_pa
     env = {**chatfn_env}
 
     def chat(prompt: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "chatfn", "chat", prompt], env=env,
+        return popen_chatfn(
+            "chat", prompt, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
 

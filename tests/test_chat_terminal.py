@@ -10,7 +10,6 @@ import fcntl
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 from support import logged
 from terminal import Terminal, plain
+from zygote import popen_chatfn
 
 from chatfn.log.store import LogStore
 from chatfn.testing import error, responses_text, text, tool_calls
@@ -184,8 +184,8 @@ def test_ctrl_c_during_a_one_shot_answer_exits_130_and_keeps_the_text(chat_serve
         profile = f'[profiles.r]\nbase_url = "{chat_server.base_url}"\napi = "responses"\n'
         Path(chatfn_env["CHATFN_CONFIG"]).write_text(profile, encoding="utf-8")
     chat_server.script((responses_text if api == "responses" else text)("word " * 200, delay=0.05))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatfn", "chat", "hi"],
+    process = popen_chatfn(
+        "chat", "hi",
         env=chatfn_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -266,8 +266,8 @@ def test_terminal_resized_mid_answer(chat_server, terminal_env, log_path: Path) 
 
 def test_sighup_during_a_one_shot_answer(chat_server, chatfn_env, log_path: Path) -> None:
     chat_server.script(text("tock " * 300, delay=0.03))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatfn", "chat", "go"], env=chatfn_env,
+    process = popen_chatfn(
+        "chat", "go", env=chatfn_env,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -13,8 +14,11 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("mcp", reason="the MCP SDK is in the test extra")
+if importlib.util.find_spec("mcp") is None:  # found, not imported: the SDK costs a second at collection
+    pytest.skip("the MCP SDK is in the test extra", allow_module_level=True)
 pytestmark = pytest.mark.slow  # chatfn and server processes, each importing the SDK
+
+from zygote import popen_chatfn
 
 from chatfn.testing import text, tool_calls
 
@@ -125,8 +129,8 @@ def test_no_server_outlives_chatfn(
         },
     )
     call = ["ok_echo", "text=bye"] if signum is None else ["hang_wait_forever"]
-    chatfn = subprocess.Popen(
-        [sys.executable, "-m", "chatfn", "tools", "call", *call, "--mcp-config", str(servers)],
+    chatfn = popen_chatfn(
+        "tools", "call", *call, "--mcp-config", str(servers),
         env=chatfn_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -9,12 +9,12 @@ import pty
 import select
 import struct
 import subprocess
-import sys
 import termios
 import time
 from pathlib import Path
 
 import pytest
+from zygote import popen_chatfn
 
 from chatfn.testing import ScriptedServer, responses
 from chatfn.testing.runner import chatfn_environment
@@ -37,9 +37,8 @@ def test_interactive_json_keeps_prompts_and_labels_off_stdout(tmp_path: Path) ->
         env = chatfn_environment(server, tmp_path / "env")
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chatfn", "chat", "--json", "--no-tools"],
-            stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env, start_new_session=True,
+        process = popen_chatfn(
+            "chat", "--json", "--no-tools", stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env
         )
         os.close(slave)
         seen = bytearray()

@@ -7,11 +7,11 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from plugin_factory import make_plugin, plugin_env
+from zygote import popen_chatfn
 
 from chatfn.log.store import LogStore
 from chatfn.testing import text, tool_calls
@@ -70,13 +70,12 @@ def test_a_readable_config_holding_a_key_is_warned_about(invoke_chatfn, tmp_path
 @pytest.mark.slow
 def test_sigterm_mid_answer_keeps_the_partial_answer(chat_server, chatfn_env) -> None:
     chat_server.script(text("tock " * 300, delay=0.03))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatfn", "chat", "go"],
+    process = popen_chatfn(
+        "chat", "go",
         env=chatfn_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        start_new_session=True,
     )
     try:
         chat_server.wait_for_requests(1, timeout=30)
