@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-pytest.importorskip("mcp", reason="the MCP SDK is in the test extra")
+if importlib.util.find_spec("mcp") is None:  # found, not imported: the SDK costs a second at collection
+    pytest.skip("the MCP SDK is in the test extra", allow_module_level=True)
 pytestmark = pytest.mark.slow  # a chatfn server process per test, importing the SDK
 
-import anyio
-import mcp
 from plugin_factory import make_plugin, plugin_env
+
+if TYPE_CHECKING:
+    import mcp
 
 TOOLS = '''
 import sys, time
@@ -63,6 +66,9 @@ def serve_env(tmp_path: Path) -> dict[str, str]:
 
 
 def call(parameters: Any, work: Any) -> Any:
+    import anyio
+    import mcp
+
     async def main() -> Any:
         async with mcp.Client(parameters, read_timeout_seconds=60) as client:
             return await work(client)
@@ -71,6 +77,8 @@ def call(parameters: Any, work: Any) -> Any:
 
 
 def stdio(env: dict[str, str]) -> mcp.StdioServerParameters:
+    import mcp
+
     return mcp.StdioServerParameters(command=sys.executable, args=["-m", "chatfn", "mcp", "serve"], env=env)
 
 

@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from chatfn.testing import text
 
 
@@ -101,6 +103,7 @@ def test_logs_rm_all_needs_a_confirmation(chat_server, invoke_chatfn, chatfn_env
     assert search_index_rows(Path(chatfn_env["CHATFN_LOG_DB"]), "one") == 0
 
 
+@pytest.mark.slow
 def test_logs_rm_all_asks_in_a_terminal(chat_server, invoke_chatfn, chatfn_env) -> None:
     from terminal import Terminal
 
