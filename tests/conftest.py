@@ -9,7 +9,10 @@ Every fixture the tests share is defined here, once; plain helpers are in
 ``support.py``, the pseudo-terminal in ``terminal.py``, plugin packages made on
 the fly in ``plugin_factory.py``. ``invoke_chatfn`` and ``cli`` run the CLI in
 this process (one runner, :func:`chatfn.testing.invoke_chatfn_cli`); a real
-``python -m chatfn`` is started only where the process itself is under test.
+process only where the process itself is under test: forked from a warm
+interpreter (``zygote.py``) for ptys and signals, a cold ``python -m chatfn``
+for import costs, the replay cache and installs. How the suite is spread over
+cores, and why its temporary files live in memory, is below.
 """
 
 from __future__ import annotations
