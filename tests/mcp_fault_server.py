@@ -3,7 +3,7 @@
 Run as ``python tests/mcp_fault_server.py MODE [--http PORT --token TOKEN]``:
 
 - ``ok``: ``echo`` (read-only) and ``shout`` (no annotations) tools;
-- ``hang``: ``echo`` works, ``wait_forever`` never answers;
+- ``hang``: ``echo`` works, ``wait_forever`` never answers (``--called FILE``: it creates FILE first);
 - ``crash``: ``echo`` works, ``die`` kills the server in the middle of the call;
 - ``exit``: exits before it speaks, after one line on stderr;
 - ``mute``: starts, and never says a word (not even to the handshake);
@@ -35,7 +35,7 @@ PNG = bytes.fromhex(
 )
 
 
-def build(mode: str) -> MCPServer:
+def build(mode: str, called: str = "") -> MCPServer:
     server = MCPServer(f"fault-{mode}", version="1.0")
 
     def echo(text: str) -> str:
@@ -60,6 +60,9 @@ def build(mode: str) -> MCPServer:
         async def wait_forever() -> str:
             """Never answer."""
             import anyio
+
+            if called:  # tell the test the call has arrived
+                open(called, "x").close()
 
             await anyio.sleep_forever()
             return "unreachable"
@@ -101,6 +104,7 @@ def main() -> None:
     parser.add_argument("--http", type=int, default=None)
     parser.add_argument("--token", default="")
     parser.add_argument("--linger", action="store_true")
+    parser.add_argument("--called", default="")
     options = parser.parse_args()
     if options.mode == "exit":
         sys.stderr.write("fault server: refusing to start\n")
@@ -109,7 +113,7 @@ def main() -> None:
         import time
 
         time.sleep(3600)
-    server = build(options.mode)
+    server = build(options.mode, options.called)
     if options.http is None:
         try:
             server.run("stdio")

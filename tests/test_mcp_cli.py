@@ -121,10 +121,14 @@ def test_no_server_outlives_chatfn(
 ) -> None:
     """Servers that ignore their closed stdin (--linger) are stopped all the same."""
     marker = str(tmp_path / "marker")
+    called = tmp_path / "called"
     servers = mcp_file(
         tmp_path / "servers.json",
         {
-            "hang": {"command": sys.executable, "args": [FAULT_SERVER, "hang", "--linger", "--token", marker]},
+            "hang": {
+                "command": sys.executable,
+                "args": [FAULT_SERVER, "hang", "--linger", "--token", marker, "--called", str(called)],
+            },
             "ok": {"command": sys.executable, "args": [FAULT_SERVER, "ok", "--linger", "--token", marker]},
         },
     )
@@ -142,7 +146,9 @@ def test_no_server_outlives_chatfn(
             time.sleep(0.1)
         assert len(processes_with(marker)) == 2, "the servers did not start"
         if signum is not None:
-            time.sleep(1)  # the call is in flight
+            while not called.exists() and time.monotonic() < deadline:  # the call is in flight
+                time.sleep(0.05)
+            assert called.exists(), "the call never reached the server"
             chatfn.send_signal(signum)
         stdout, stderr = chatfn.communicate(timeout=60)
     finally:
