@@ -165,6 +165,21 @@ def test_usage_of_any_shape(chat_server, invoke_chatfn, usage: str) -> None:
     assert invoke_chatfn("logs", "show").returncode == 0
 
 
+@pytest.mark.parametrize("model", ["9223372036854775808", "[1]", '{"name": "x"}', "true"])
+def test_a_model_name_of_any_shape(chat_server, invoke_chatfn, model: str) -> None:
+    """Found by the fuzz below: a chunk's "model" of 2**63 reached the log's SQLite INTEGER and crashed the chat."""
+    chunk = '{"model":' + model + ',"choices":[{"index":0,"delta":{"content":"fine"},"finish_reason":"stop"}]}'
+    chat_server.script(sse([chunk]))
+    result = invoke_chatfn("chat", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "fine\n"
+    shown = invoke_chatfn("logs", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    logged = json.loads(shown.stdout)
+    assert logged["messages"][-1] == {"role": "assistant", "content": "fine"}
+    assert logged["log"][-1]["model"] == "test-model"  # what was asked for: the server's odd value means nothing
+
+
 # -- fuzzing the whole loop ----------------------------------------------------------------------
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))

@@ -106,7 +106,7 @@ class StreamAssembler:
             if usage and isinstance(usage, dict):  # any other shape means nothing
                 self._usage = usage
             model = chunk.get("model")
-            if model:
+            if model and type(model) is str:  # any other shape means nothing
                 self._model = model
             choices = chunk.get("choices")
             if not choices:
