@@ -57,8 +57,11 @@ def test_triple_quotes_open_and_close_a_multi_line_message(chat_server, terminal
         term.read_until("User: ")
         term.type('"""\n')
         term.read_until(r"\.\.\.")
-        for line in ("first", "", "third, after a blank line", ""):
+        for prompts, line in enumerate(("first", "", "third, after a blank line", ""), start=2):
             term.type(line + "\n")  # an empty line does not leave here: it is part of the message
+            # type the next line at the next prompt, as a person does: typed ahead, the
+            # terminal echoes it before chatfn draws "...", and the screen shows no prompt
+            term.read_until(rf"(?:\.\.\.[\s\S]*?){{{prompts}}}")
         term.type('"""\n')
         term.read_until(r"Three lines received\.[\s\S]*User: ")
         term.type("exit\n")
