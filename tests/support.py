@@ -6,9 +6,13 @@ Fixtures live in ``conftest.py``; these are plain functions, imported where used
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from chatfn.log.store import LoggedMessage, LogStore
 from chatfn.testing import FAKE_API_KEY
@@ -19,6 +23,24 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no client trusts, and its key, made by the openssl command.
+
+    Skips the test where there is no openssl command.
+    """
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is not available to make a certificate")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return cert, key
 
 
 def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:

@@ -9,10 +9,8 @@ complete is lost from the log. Faults that need a real terminal or a signal are 
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import chunk, closed_port, fast_config, logged, one_error_line
+from support import (
+    chunk,
+    closed_port,
+    fast_config,
+    logged,
+    one_error_line,
+    self_signed_certificate,
+)
 
 from chatfn.log.store import LogStore
 from chatfn.testing import (
@@ -150,18 +155,10 @@ def seed_log(path: Path) -> str:
 @pytest.fixture(scope="module")
 def self_signed_tls() -> Iterator[str]:
     """``https://127.0.0.1:PORT/v1`` served with a certificate no client trusts (openssl CLI)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl command is not available to make a certificate")
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
-        key, cert = Path(folder) / "key.pem", Path(folder) / "cert.pem"
-        subprocess.run(
-            [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
-            check=True, capture_output=True,
-        )
+        cert, key = self_signed_certificate(Path(folder))
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         listener = socket.create_server(("127.0.0.1", 0))
