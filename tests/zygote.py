@@ -142,7 +142,9 @@ class Zygote:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+        env = dict(os.environ)
+        if env.get("PYTHONPATH"):  # the zygote runs in /: keep `PYTHONPATH=.` meaning this folder
+            env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(entry) for entry in env["PYTHONPATH"].split(os.pathsep) if entry)
         self._process = subprocess.Popen(
             [sys.executable, __file__, str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
@@ -311,8 +313,10 @@ def _serve(fd: int) -> None:
     """Preload, then fork a chatfn process for each request until the test process hangs up."""
     import importlib
 
-    sys.path.pop(0)  # this folder: a forked chatfn finds its modules as `python -m chatfn` would
-    base_path = list(sys.path)
+    # What every process sees: not this folder, nor the zygote's own PYTHONPATH (chatfn may
+    # come from there, already imported); each child gets its own PYTHONPATH in front.
+    own = {os.path.abspath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry}
+    base_path = [entry for entry in sys.path[1:] if os.path.abspath(entry) not in own]
     for name in PRELOAD:
         importlib.import_module(name)
     control = socket.socket(fileno=fd)
