@@ -43,13 +43,13 @@ def _temporary_files_in_memory() -> None:
     chat) and SQLite syncs them; on a shared disk that costs more than the tests
     themselves (the 'not slow' run measured 25-28 s on disk, 19-20 s in /dev/shm, and
     86 s on disk while the disk was busy). A run leaves about 60 MB; a small tmpfs
-    (a container's 64 MB /dev/shm) is left alone.
+    (a container's 64 MB /dev/shm) or one mounted noexec is left alone.
     """
     memory = "/dev/shm"
     if "TMPDIR" in os.environ or not os.path.isdir(memory) or not os.access(memory, os.W_OK | os.X_OK):
         return
     free = os.statvfs(memory)
-    if free.f_bavail * free.f_frsize >= 1 << 30:
+    if free.f_bavail * free.f_frsize >= 1 << 30 and not free.f_flag & os.ST_NOEXEC:  # libffi maps code from TMPDIR
         os.environ["TMPDIR"] = memory
         tempfile.tempdir = None  # gettempdir() looks again
 
