@@ -407,7 +407,6 @@ def _child(request: dict[str, Any], fds: list[int], base_path: list[str], closin
 
 def _standard_streams(env: Mapping[str, str]) -> tuple[Any, Any, Any]:
     """``sys.stdin``, ``sys.stdout`` and ``sys.stderr`` as an interpreter starting with ``env`` makes them."""
-    import io
     import locale
 
     encoding, _, errors = env.get("PYTHONIOENCODING", "").partition(":")
